@@ -1,0 +1,223 @@
+"""The ``linli`` command: serve, demo, migrate, createadmin, seed, worker, keys."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DEMO_PASSWORD = "demo-linli-2026"  # noqa: S105  (printed by `linli demo`; demo mode only)
+
+
+def _setup(*, demo: bool = False) -> None:
+    if demo:
+        os.environ["LINLI_DEMO"] = "1"
+        os.environ.setdefault("LINLI_HOME", str(Path.cwd()))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+    from linli.config import ConfigError
+
+    try:
+        import django
+
+        django.setup()
+    except ConfigError as exc:
+        sys.exit(f"linli: {exc}")
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    """Create or upgrade the database schema."""
+    _setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    print("database is up to date")
+
+
+def cmd_createadmin(args: argparse.Namespace) -> None:
+    """Create a platform administrator."""
+    _setup()
+    from linli.core import errors
+    from linli.core.actions import do_create_user, do_give_grant
+    from linli.core.choices import Role
+    from linli.core.tenancy import Actor
+
+    password = args.password or os.environ.get("LINLI_ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass("password: ")
+        if password != getpass.getpass("again: "):
+            sys.exit("linli: passwords differ")
+    system = Actor.system("cli:createadmin")
+    try:
+        user = do_create_user(system, username=args.username, password=password)
+        do_give_grant(system, community_id=None, role=Role.PLATFORM_ADMIN, user=user)
+    except errors.LinliError as exc:
+        sys.exit(f"linli: {exc.message} {exc.details or ''}".strip())
+    print(f"platform administrator {user.username!r} created")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    """Create a reproducible synthetic community."""
+    _setup(demo=args.demo)
+    from linli.seed import seed_community
+
+    summary = seed_community(
+        residents=args.residents, seed=args.seed, code=args.code, progress=not args.quiet
+    )
+    print(summary.describe())
+
+
+def _serve(host: str, port: int, workers: int, *, with_worker: bool) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from linli.wsgi import application
+
+    stop = threading.Event()
+
+    def when_ready(server: Any) -> None:
+        if with_worker:
+            from linli.core.worker import run_forever
+
+            threading.Thread(
+                target=run_forever, args=(stop, "embedded-worker"), daemon=True
+            ).start()
+
+    def on_exit(server: Any) -> None:
+        stop.set()
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "sync")
+            self.cfg.set("timeout", 60)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("when_ready", when_ready)
+            self.cfg.set("on_exit", on_exit)
+
+        def load(self) -> Any:
+            return application
+
+    Server().run()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve the console and API (WSGI, gunicorn); ``--all`` adds the worker role."""
+    _setup()
+    _serve(args.host, args.port, args.workers, with_worker=args.all)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Run the background worker role."""
+    _setup()
+    from linli.core.worker import run_forever
+
+    stop = threading.Event()
+    try:
+        run_forever(stop, worker_id=f"worker-{os.getpid()}")
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Set up and run the embedded demo (SQLite under ./var, seeded community)."""
+    _setup(demo=True)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from linli.seed import ensure_demo
+
+    print(f"Linli demo: data in {settings.VAR_DIR}")
+    call_command("migrate", interactive=False, verbosity=0)
+    logins = ensure_demo(password=DEMO_PASSWORD, residents=args.residents)
+    host_shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+    print()
+    print(f"  Linli is running at  http://{host_shown}:{args.port}/")
+    print(f"  API docs             http://{host_shown}:{args.port}/api/docs")
+    print(f"  demo logins (password {DEMO_PASSWORD}):")
+    for username, label in logins:
+        print(f"    {username:<12} {label}")
+    print()
+    sys.stdout.flush()
+    _serve(args.host, args.port, args.workers, with_worker=True)
+
+
+def cmd_genkey(args: argparse.Namespace) -> None:
+    """Print a new data-key entry for ``LINLI_DATA_KEY``."""
+    from linli.core.crypto import generate_key
+
+    print(generate_key(args.kid))
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> None:
+    """Re-encrypt every sealed value under the active key."""
+    _setup()
+    from linli.core.rotation import rotate_all
+
+    counts = rotate_all(progress=not args.quiet)
+    for label, n in counts.items():
+        print(f"{label}: {n} re-encrypted")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``linli`` command."""
+    parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) smart community")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the console and API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2, help="WSGI worker processes")
+    p.add_argument("--all", action="store_true", help="also run the worker role")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="set up and run the embedded demo")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--residents", type=int, default=300)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("createadmin", help="create a platform administrator")
+    p.add_argument("username")
+    p.add_argument("--password", help="(or LINLI_ADMIN_PASSWORD, or asked)")
+    p.set_defaults(func=cmd_createadmin)
+
+    p = sub.add_parser("seed", help="create a reproducible synthetic community")
+    p.add_argument("--residents", type=int, default=500)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--code", default="", help="community code (default: seed-<seed>)")
+    p.add_argument("--demo", action="store_true", help="use the demo configuration")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("worker", help="run the background worker role")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("genkey", help="print a new LINLI_DATA_KEY entry")
+    p.add_argument("--kid", default="k1")
+    p.set_defaults(func=cmd_genkey)
+
+    p = sub.add_parser("rotate-keys", help="re-encrypt sealed values under the active key")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_rotate_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``linli`` command."""
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The console's navigation: each entry shows only to actors holding its permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.tenancy import Actor
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the side navigation."""
+
+    url_name: str
+    label: object
+    perm: str
+    icon: str
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("console:dashboard", _("概览"), "community.view", "▦"),
+    NavItem("console:communities", _("社区"), "community.view", "⌂"),
+    NavItem("console:people", _("人员"), "person.view", "☺"),
+    NavItem("console:organisations", _("组织"), "organisation.view", "◈"),
+    NavItem("console:grants", _("授权"), "grant.view", "⚿"),
+    NavItem("console:audit", _("审计日志"), "audit.view", "☰"),
+    NavItem("console:tokens", _("API 令牌"), "community.view", "⚷"),
+)
+
+
+def items_for(actor: Actor, community_id: int | None) -> list[NavItem]:
+    """Return the navigation entries the actor may use (on the current community)."""
+    out = []
+    for item in NAV:
+        scope = actor.scope(item.perm)
+        if scope.everywhere or (
+            community_id in scope.community_ids if community_id else bool(scope.community_ids)
+        ):
+            out.append(item)
+    return out

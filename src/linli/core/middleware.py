@@ -1,0 +1,94 @@
+"""Request middleware: request id and client IP for logs and audit; the acting user."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from linli.core import context
+
+log = logging.getLogger("linli.request")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Return the caller's IP, trusting ``X-Forwarded-For`` only from configured proxies."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.LINLI_TRUSTED_PROXIES
+    if remote and proxies and remote in proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        for hop in reversed([p for p in forwarded if p]):
+            if hop not in proxies:
+                remote = hop
+                break
+    if remote is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(remote))
+    except ValueError:
+        return None
+
+
+class RequestContextMiddleware:
+    """Give every request an id (the caller's ``X-Request-ID`` if sane), echo it, log it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Bind the request context around the view."""
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = context.bind(context.RequestContext(request_id, client_ip(request)))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            if response.status_code >= 400 or log.isEnabledFor(logging.DEBUG):
+                log.info(
+                    "%s %s -> %s in %.1f ms",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    (time.perf_counter() - started) * 1000,
+                )
+            return response
+        finally:
+            context.reset(token)
+
+
+class LinliErrorMiddleware:
+    """Turn domain errors raised in console pages into friendly error pages."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Pass the request through."""
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Render a domain error as a page; leave the API's errors to the API."""
+        from django.contrib.auth.views import redirect_to_login
+        from django.shortcuts import render
+
+        from linli.core import errors
+
+        if not isinstance(exception, errors.LinliError) or request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, errors.NotAuthenticated):
+            return redirect_to_login(request.get_full_path())
+        return render(
+            request,
+            "console/error.html",
+            {"status": exception.status, "title": exception.code, "message": exception.message},
+            status=exception.status,
+        )

@@ -1,0 +1,72 @@
+"""What each role may do: the one place where permissions per role are declared.
+
+A permission is ``"<domain>.<verb>"``. Later domains add their permissions here, next to
+the roles that hold them, so a reviewer sees the whole policy on one screen.
+"""
+
+from __future__ import annotations
+
+from linli.core.choices import Role
+
+# Every permission the platform knows, with a short English description for docs and
+# the API. Checking an unknown permission is a programming error (see ``has_perm``).
+PERMISSIONS: dict[str, str] = {
+    "community.view": "see the community, its places and dashboard counts",
+    "community.change": "edit the community's details and boundary",
+    "community.create": "create communities (platform administrators)",
+    "organisation.view": "see organisations holding grants on the community",
+    "organisation.manage": "create and edit organisations",
+    "grant.view": "see who holds which role on the community",
+    "grant.manage": "give and withdraw roles on the community",
+    "audit.view": "read the community's audit log",
+    "place.view": "see buildings, units and rooms",
+    "place.manage": "create and edit buildings, units and rooms",
+    "person.view": "see residents (ID numbers and phones masked)",
+    "person.manage": "register and edit residents and residencies",
+    "person.reveal": "reveal a resident's full ID number or phone (audited)",
+    "household.view_own": "see one's own household",
+}
+
+_STAFF_VIEW = {"community.view", "place.view", "person.view"}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.PLATFORM_ADMIN: frozenset(PERMISSIONS),
+    Role.PROPERTY_MANAGER: frozenset(
+        _STAFF_VIEW
+        | {
+            "community.change",
+            "organisation.view",
+            "grant.view",
+            "grant.manage",
+            "audit.view",
+            "place.manage",
+            "person.manage",
+            "person.reveal",
+        }
+    ),
+    Role.FRONT_DESK: frozenset(_STAFF_VIEW | {"person.manage"}),
+    Role.SECURITY_GUARD: frozenset(_STAFF_VIEW),
+    Role.TECHNICIAN: frozenset({"community.view", "place.view"}),
+    Role.ACCOUNTANT: frozenset(_STAFF_VIEW),
+    Role.COMMITTEE_OFFICER: frozenset(
+        _STAFF_VIEW | {"organisation.view", "grant.view", "audit.view", "person.reveal"}
+    ),
+    Role.STREET_OFFICER: frozenset(_STAFF_VIEW | {"organisation.view", "grant.view"}),
+    Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | {"person.reveal"}),
+    Role.SERVICE_PROVIDER: frozenset({"community.view"}),
+    Role.RESIDENT: frozenset({"community.view", "household.view_own"}),
+}
+
+# Roles whose grants may span every community (a grant with no community).
+GLOBAL_ROLES = frozenset({Role.PLATFORM_ADMIN})
+
+
+def permissions_for(role: str) -> frozenset[str]:
+    """Return the permissions a role carries."""
+    return ROLE_PERMISSIONS[Role(role)]
+
+
+def check_known(perm: str) -> None:
+    """Raise ``KeyError`` for a permission nobody declared (a typo in code)."""
+    if perm not in PERMISSIONS:
+        raise KeyError(f"unknown permission {perm!r}; declare it in linli.core.roles")

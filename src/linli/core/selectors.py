@@ -1,0 +1,83 @@
+"""Tenant-scoped reads of the core domain."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from linli.core import errors
+from linli.core.models import ApiToken, AuditLog, Grant, Organisation
+from linli.core.tenancy import Actor
+
+
+def list_grants(actor: Actor, *, community_id: int | None = None) -> QuerySet[Grant]:
+    """Return the grants the actor may see, newest first."""
+    qs = Grant.objects.restrict(actor, "grant.view").select_related(
+        "community", "user", "organisation"
+    )
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    return qs
+
+
+def get_grant(actor: Actor, grant_id: int) -> Grant:
+    """Return one visible grant or raise :class:`NotFound`."""
+    grant = list_grants(actor).filter(pk=grant_id).first()
+    if grant is None:
+        raise errors.NotFound()
+    return grant
+
+
+def list_organisations(actor: Actor, *, q: str = "") -> QuerySet[Organisation]:
+    """Return organisations holding grants where the actor may see organisations, and its own."""
+    qs = Organisation.objects.all()
+    scope = actor.scope("organisation.view")
+    if not scope.everywhere:
+        own = actor.user.organisation_id if actor.user is not None else None
+        qs = qs.filter(Q(grants__community_id__in=scope.community_ids) | Q(pk=own)).distinct()
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return qs
+
+
+def get_organisation(actor: Actor, organisation_id: int) -> Organisation:
+    """Return one visible organisation or raise :class:`NotFound`."""
+    org = list_organisations(actor).filter(pk=organisation_id).first()
+    if org is None:
+        raise errors.NotFound()
+    return org
+
+
+def list_audit(
+    actor: Actor,
+    *,
+    community_id: int | None = None,
+    action: str = "",
+    actor_label: str = "",
+    sensitive: bool | None = None,
+) -> QuerySet[AuditLog]:
+    """Return audit rows the actor may read, newest first."""
+    qs = AuditLog.objects.restrict(actor, "audit.view")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if actor_label:
+        qs = qs.filter(actor_label__icontains=actor_label)
+    if sensitive is not None:
+        qs = qs.filter(sensitive=sensitive)
+    return qs
+
+
+def list_api_tokens(actor: Actor) -> QuerySet[ApiToken]:
+    """Return the acting user's API tokens."""
+    if actor.user is None:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=actor.user)
+
+
+def get_api_token(actor: Actor, token_id: int) -> ApiToken:
+    """Return one of the acting user's tokens or raise :class:`NotFound`."""
+    token = list_api_tokens(actor).filter(pk=token_id).first()
+    if token is None:
+        raise errors.NotFound()
+    return token

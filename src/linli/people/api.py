@@ -1,0 +1,34 @@
+"""API of people (thin; see actions and selectors)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router
+from ninja.pagination import paginate
+
+from linli.api.base import ERRORS, PagePagination, actor
+from linli.people import actions, selectors
+from linli.people.models import Person
+from linli.people.schemas import PersonOut, RevealOut
+
+router = Router(tags=["people"])
+
+
+@router.get("/people", response={200: list[PersonOut], **ERRORS})
+@paginate(PagePagination)
+def list_people(request: HttpRequest, community_id: int | None = None, q: str = "") -> object:
+    """List people (ID numbers and phones masked)."""
+    return selectors.list_people(actor(request), community_id=community_id, q=q)
+
+
+@router.get("/people/{person_id}", response={200: PersonOut, **ERRORS})
+def get_person(request: HttpRequest, person_id: int) -> Person:
+    """Return one person, masked."""
+    return selectors.get_person(actor(request), person_id)
+
+
+@router.post("/people/{person_id}/reveal", response={200: RevealOut, **ERRORS})
+def reveal_person(request: HttpRequest, person_id: int) -> dict[str, str]:
+    """Reveal a person's full ID number and phone; needs ``person.reveal``; audited."""
+    a = actor(request)
+    return actions.do_reveal_identity(a, selectors.get_person(a, person_id))

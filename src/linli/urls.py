@@ -1,0 +1,20 @@
+"""URL map: console, API, health checks."""
+
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from linli.api.base import api
+from linli.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("linli.console.urls")),
+]
+
+handler403 = "linli.console.views.error_403"
+handler404 = "linli.console.views.error_404"
+handler500 = "linli.console.views.error_500"
