@@ -105,3 +105,18 @@ def token_client(db: None):  # type: ignore[no-untyped-def]
         return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     return make
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--run-slow`` for long-running tests such as benchmark smoke runs."""
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip slow tests unless ``--run-slow`` is given."""
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

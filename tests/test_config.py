@@ -6,6 +6,8 @@ import pytest
 
 from linli import config
 
+pytestmark = pytest.mark.db_independent
+
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:

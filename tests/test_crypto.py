@@ -13,6 +13,8 @@ from linli.core.crypto import CryptoError, KeyRing, generate_key
 OLD = generate_key("old")
 NEW = generate_key("new")
 
+pytestmark = pytest.mark.db_independent
+
 
 def test_round_trip_and_key_id() -> None:
     ring = KeyRing.parse(OLD)

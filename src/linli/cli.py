@@ -71,34 +71,40 @@ def cmd_seed(args: argparse.Namespace) -> None:
     print(summary.describe())
 
 
-def _serve(host: str, port: int, workers: int, *, with_worker: bool) -> None:
+def _serve(host: str, port: int, workers: int, *, embedded: bool) -> None:
+    """Run gunicorn; ``embedded`` runs every role in one process (web threads + worker)."""
     from gunicorn.app.base import BaseApplication
 
     from linli.wsgi import application
 
     stop = threading.Event()
 
-    def when_ready(server: Any) -> None:
-        if with_worker:
-            from linli.core.worker import run_forever
+    def post_worker_init(worker: Any) -> None:
+        # Started inside the serving process, after the fork: no thread crosses a fork.
+        from linli.core.worker import run_forever
 
-            threading.Thread(
-                target=run_forever, args=(stop, "embedded-worker"), daemon=True
-            ).start()
+        threading.Thread(target=run_forever, args=(stop, "embedded-worker"), daemon=True).start()
 
-    def on_exit(server: Any) -> None:
+    def worker_exit(server: Any, worker: Any) -> None:
         stop.set()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "sync")
+            if embedded:
+                self.cfg.set("workers", 1)
+                self.cfg.set("worker_class", "gthread")
+                self.cfg.set("threads", 8)
+                self.cfg.set("post_worker_init", post_worker_init)
+                self.cfg.set("worker_exit", worker_exit)
+            else:
+                self.cfg.set("workers", workers)
+                self.cfg.set("worker_class", "sync")
             self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 10)
             self.cfg.set("keepalive", 5)
             self.cfg.set("accesslog", None)
-            self.cfg.set("when_ready", when_ready)
-            self.cfg.set("on_exit", on_exit)
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return application
@@ -107,9 +113,9 @@ def _serve(host: str, port: int, workers: int, *, with_worker: bool) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    """Serve the console and API (WSGI, gunicorn); ``--all`` adds the worker role."""
+    """Serve the console and API (WSGI, gunicorn); ``--all`` runs every role in one process."""
     _setup()
-    _serve(args.host, args.port, args.workers, with_worker=args.all)
+    _serve(args.host, args.port, args.workers, embedded=args.all)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -144,7 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print(f"    {username:<12} {label}")
     print()
     sys.stdout.flush()
-    _serve(args.host, args.port, args.workers, with_worker=True)
+    _serve(args.host, args.port, 1, embedded=True)
 
 
 def cmd_genkey(args: argparse.Namespace) -> None:
@@ -173,13 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2, help="WSGI worker processes")
-    p.add_argument("--all", action="store_true", help="also run the worker role")
+    p.add_argument(
+        "--all", action="store_true", help="run web and worker roles in one process (embedded)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="set up and run the embedded demo")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=2)
     p.add_argument("--residents", type=int, default=300)
     p.set_defaults(func=cmd_demo)
 

@@ -161,6 +161,7 @@ def seed_community(
         Role.POLICE_LIAISON: _organisation(system, "文新派出所", OrganisationType.POLICE_STATION),
     }
     if staff_password:
+        staff_rng = random.Random(f"{seed}-staff")  # noqa: S311  (keeps residents independent)
         for role, org in orgs.items():
             username = f"{code}-{role.value.split('_')[0]}"
             if not User.objects.filter(username=username).exists():
@@ -168,7 +169,7 @@ def seed_community(
                     system,
                     username=username,
                     password=staff_password,
-                    display_name=f"{chinese_name(rng)}",
+                    display_name=chinese_name(staff_rng),
                     organisation=org,
                 )
                 do_give_grant(system, community_id=community.pk, role=role, user=user)
