@@ -4,6 +4,9 @@
     python3 dev.py demo     # install into .venv, migrate, seed a demo community, serve it
     python3 dev.py test     # install into .venv (with test tools) and run the whole suite
 
+For maintainers: ``python3 dev.py messages`` refreshes the English catalogue from the
+Chinese source strings and compiles it (needs GNU gettext).
+
 Extra arguments go to ``linli demo`` or to pytest. The virtual environment is rebuilt only
 when ``pyproject.toml`` or ``requirements/constraints.txt`` change.
 """
@@ -102,12 +105,26 @@ def test(args: list[str]) -> int:
     return 0
 
 
+def messages(args: list[str]) -> int:
+    """Refresh ``src/linli/locale/en`` from the source strings and compile it."""
+    ensure_venv("dev")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    src = ROOT / "src" / "linli"
+    make = [PY, "-m", "django", "makemessages", "-l", "en", "--no-obsolete", "--no-location"]
+    for cmd in (make, [PY, "-m", "django", "compilemessages", "-l", "en"]):
+        code = subprocess.call([str(c) for c in cmd], cwd=src, env=env)  # noqa: S603
+        if code:
+            return code
+    return 0
+
+
 def main() -> int:
-    """Dispatch ``demo`` or ``test``."""
-    if len(sys.argv) < 2 or sys.argv[1] not in {"demo", "test"}:
+    """Dispatch ``demo``, ``test`` or ``messages``."""
+    commands = {"demo": demo, "test": test, "messages": messages}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
-    return {"demo": demo, "test": test}[sys.argv[1]](sys.argv[2:])
+    return commands[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":

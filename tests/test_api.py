@@ -255,3 +255,22 @@ def test_session_write_needs_csrf(world: World) -> None:
     response = patch(client, f"/api/v1/communities/{world.a.pk}", {"name": "x"})
     assert response.status_code in (401, 403)
     assert set(body(response)) == ERROR_KEYS
+
+
+def test_unexpected_failure_has_the_common_shape(world: World, token_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from linli.places import selectors
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(selectors, "get_community", explode)
+    response = token_client(world.manager_a).get(
+        f"/api/v1/communities/{world.a.pk}", HTTP_X_REQUEST_ID="trace-500"
+    )
+    assert response.status_code == 500
+    assert body(response) == {
+        "code": "internal_error",
+        "message": "服务器内部错误，请稍后重试。",
+        "details": {"request_id": "trace-500"},
+    }
+    assert "bug" not in response.content.decode()

@@ -52,7 +52,7 @@ class RequestContextMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            if response.status_code >= 400 or log.isEnabledFor(logging.DEBUG):
+            if log.isEnabledFor(logging.INFO):
                 log.info(
                     "%s %s -> %s in %.1f ms",
                     request.method,
