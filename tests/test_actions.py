@@ -21,9 +21,7 @@ from tests.conftest import World
 
 
 def _give(w: World, s: Actor) -> object:
-    return core_actions.do_give_grant(
-        s, community_id=w.b.pk, role=Role.FRONT_DESK, user=w.guard_a
-    )
+    return core_actions.do_give_grant(s, community_id=w.b.pk, role=Role.FRONT_DESK, user=w.guard_a)
 
 
 def _withdraw(w: World, s: Actor) -> object:
@@ -78,7 +76,10 @@ WRITES: dict[str, tuple[str, Callable[[World, Actor], object]]] = {
             s, w.a, name="赵敏", id_number="110105198001010016"
         ),
     ),
-    "reveal": ("people.person.reveal", lambda w, s: people_actions.do_reveal_identity(s, w.person_a)),
+    "reveal": (
+        "people.person.reveal",
+        lambda w, s: people_actions.do_reveal_identity(s, w.person_a),
+    ),
 }
 
 
@@ -116,7 +117,9 @@ def test_failed_action_leaves_nothing_half_written(world: World, system: Actor) 
 
 
 def test_events_are_published_only_after_commit(
-    world: World, system: Actor, django_capture_on_commit_callbacks  # type: ignore[no-untyped-def]
+    world: World,
+    system: Actor,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
     seen: list[events.GrantChanged] = []
     handler = events.handles(events.GrantChanged)(seen.append)
@@ -127,9 +130,15 @@ def test_events_are_published_only_after_commit(
         assert len(callbacks) == 1
         assert seen[0].given and seen[0].community_id == world.b.pk
         seen.clear()
-        with pytest.raises(RuntimeError), transaction.atomic():
-            core_actions.do_withdraw_grant(system, Grant.objects.get(user=world.guard_a, community=world.b))
-            raise RuntimeError("roll back")
+        grant = Grant.objects.get(user=world.guard_a, community=world.b)
+
+        def withdraw_then_fail() -> None:
+            with transaction.atomic():
+                core_actions.do_withdraw_grant(system, grant)
+                raise RuntimeError("roll back")
+
+        with pytest.raises(RuntimeError):
+            withdraw_then_fail()
         assert seen == [], "a rolled-back change publishes nothing"
     finally:
         events._handlers[events.GrantChanged].remove(handler)
@@ -147,7 +156,9 @@ def test_only_platform_admin_gives_platform_admin(world: World) -> None:
     with pytest.raises(errors.PermissionDenied):
         core_actions.do_give_grant(
             Actor.for_user(world.manager_a),
-            community_id=world.a.pk, role=Role.PLATFORM_ADMIN, user=world.guard_a,
+            community_id=world.a.pk,
+            role=Role.PLATFORM_ADMIN,
+            user=world.guard_a,
         )
 
 
@@ -179,7 +190,9 @@ def test_person_rules(world: World, system: Actor) -> None:
     with pytest.raises(errors.Conflict) as dup:
         people_actions.do_register_person(system, world.a, name="x", id_number="11010519491231002x")
     assert dup.value.code == "duplicate_id_number"
-    p = people_actions.do_register_person(system, world.a, name="赵敏", id_number="110105198001010016")
+    p = people_actions.do_register_person(
+        system, world.a, name="赵敏", id_number="110105198001010016"
+    )
     assert p.birth_date == dt.date(1980, 1, 1) and p.sex == "1"
     assert p.id_number_masked == "1101**********0016"
     assert "110105198001010016" not in p.id_number_sealed

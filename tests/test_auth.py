@@ -10,9 +10,7 @@ from tests.conftest import PASSWORD, World
 
 
 def sign_in(client: Client, username: str, password: str, ip: str = "10.0.0.1"):  # type: ignore[no-untyped-def]
-    return client.post(
-        "/login/", {"username": username, "password": password}, REMOTE_ADDR=ip
-    )
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
 def test_sign_in_lands_on_dashboard_in_chinese(world: World, client: Client) -> None:

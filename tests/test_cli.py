@@ -28,9 +28,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def prod_env(home: Path) -> dict[str, str]:
-    return clean_env(
-        home, LINLI_SECRET_KEY="s" * 50, LINLI_DATA_KEY=generate_key("k1")
-    )
+    return clean_env(home, LINLI_SECRET_KEY="s" * 50, LINLI_DATA_KEY=generate_key("k1"))
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

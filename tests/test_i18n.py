@@ -46,9 +46,14 @@ def test_catalogue_covers_every_source_string(tmp_path: Path) -> None:
     }
     subprocess.run(
         [sys.executable, "-m", "django", "makemessages", "-l", "en", "--no-location"],
-        cwd=copy, env=env, check=True, capture_output=True,
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     fresh = {(e.msgctxt, e.msgid) for e in polib.pofile(str(copy / PO.relative_to(SRC)))}
     committed = {(e.msgctxt, e.msgid) for e in polib.pofile(str(PO)) if not e.obsolete}
     new = sorted(m for _, m in fresh - committed)
-    assert not new, f"strings missing from the catalogue (run `python3 dev.py messages`): {new[:10]}"
+    assert not new, (
+        f"strings missing from the catalogue (run `python3 dev.py messages`): {new[:10]}"
+    )

@@ -44,5 +44,5 @@ def test_different_seeds_differ(db: None) -> None:
 
 def test_seed_refuses_existing_code(db: None) -> None:
     seed_community(residents=1, seed=1, code="dup")
-    with pytest.raises(Exception, match="社区编码已被使用|already"):
+    with pytest.raises(Exception, match=r"社区编码已被使用|already"):
         seed_community(residents=1, seed=1, code="dup")

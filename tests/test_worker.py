@@ -42,9 +42,13 @@ def test_task_runs_once_and_is_marked_done() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_rolled_back_transaction_leaves_no_task() -> None:
-    with pytest.raises(RuntimeError), transaction.atomic():
-        worker.enqueue("test.record", {"n": 1})
-        raise RuntimeError
+    def enqueue_then_fail() -> None:
+        with transaction.atomic():
+            worker.enqueue("test.record", {"n": 1})
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        enqueue_then_fail()
     assert worker.run_due() == 0 and calls == []
 
 
@@ -82,9 +86,7 @@ def test_periodic_housekeeping_purges_old_login_failures() -> None:
     import linli.core.tasks  # noqa: F401
 
     old = LoginFailure.objects.create(username="x")
-    LoginFailure.objects.filter(pk=old.pk).update(
-        created_at=timezone.now() - dt.timedelta(days=1)
-    )
+    LoginFailure.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
     fresh = LoginFailure.objects.create(username="y")
     worker.schedule_periodic({})
     while worker.run_due():
