@@ -39,3 +39,15 @@ def test_readyz_reports_an_unreachable_database(db: None, client: Client, monkey
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ConnectionError"}
+
+
+def test_front_end_assets_come_from_installed_packages(db: None, client: Client) -> None:
+    for path in (
+        "/static/vendor/bootstrap/css/bootstrap.min.css",
+        "/static/vendor/bootstrap/js/bootstrap.bundle.min.js",
+        "/static/linli/console.css",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert len(body) > 100, path

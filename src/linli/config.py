@@ -8,7 +8,7 @@ and a data key, so a forgotten variable can never run production on a public def
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_SECRET_KEY = "linli-demo-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
@@ -68,7 +68,8 @@ class Config:
     log_level: str
     login_max_failures: int
     login_lockout_seconds: int
-    extra: dict[str, str] = field(default_factory=dict)
+    hsts_seconds: int
+    ssl_redirect: bool
 
 
 def load() -> Config:
@@ -113,4 +114,6 @@ def load() -> Config:
         log_level=os.environ.get("LINLI_LOG_LEVEL", "INFO").upper(),
         login_max_failures=_int("LINLI_LOGIN_MAX_FAILURES", 5),
         login_lockout_seconds=_int("LINLI_LOGIN_LOCKOUT_SECONDS", 900),
+        hsts_seconds=_int("LINLI_HSTS_SECONDS", 0),
+        ssl_redirect=_bool("LINLI_SSL_REDIRECT", False),
     )

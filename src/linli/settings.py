@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +116,19 @@ USE_I18N = True
 TIME_ZONE = CONFIG.time_zone
 USE_TZ = True
 
+
+def _package_dir(name: str) -> str:
+    """Return the folder of an installed package (namespace packages included)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise _config.ConfigError(f"the package providing {name!r} is not installed")
+    return str(next(iter(spec.submodule_search_locations)))
+
+
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Front-end libraries come from installed packages, never from a CDN or a committed copy.
-STATICFILES_DIRS = [("vendor/bootstrap", str(importlib.resources.files("bootstrap")))]
+STATICFILES_DIRS = [("vendor/bootstrap", _package_dir("bootstrap"))]
 # WhiteNoise serves straight from the finders: no collectstatic step for a fresh install.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -136,6 +145,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if CONFIG.trusted_proxies:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = CONFIG.hsts_seconds
+SECURE_SSL_REDIRECT = CONFIG.ssl_redirect
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
