@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from linli.core import errors
-from linli.core.models import ApiToken, AuditLog, Grant, Organisation
+from linli.core.models import ApiToken, AuditLog, Grant, Organisation, User
 from linli.core.tenancy import Actor
 
 
@@ -81,3 +81,41 @@ def get_api_token(actor: Actor, token_id: int) -> ApiToken:
     if token is None:
         raise errors.NotFound()
     return token
+
+
+def search_grants(
+    actor: Actor, *, community_id: int | None = None, role: str = "", q: str = ""
+) -> QuerySet[Grant]:
+    """Return visible grants, optionally of one role and whose holder's name matches ``q``."""
+    qs = list_grants(actor, community_id=community_id)
+    if role:
+        qs = qs.filter(role=role)
+    if q:
+        qs = qs.filter(
+            Q(user__username__icontains=q)
+            | Q(user__display_name__icontains=q)
+            | Q(organisation__name__icontains=q)
+        )
+    return qs
+
+
+def get_audit_entry(actor: Actor, entry_id: int) -> AuditLog:
+    """Return one audit row the actor may read or raise :class:`NotFound`."""
+    entry = list_audit(actor).filter(pk=entry_id).first()
+    if entry is None:
+        raise errors.NotFound()
+    return entry
+
+
+def get_user_by_username(actor: Actor, username: str) -> User:
+    """Return the active user with exactly this name, for an actor who may give grants.
+
+    Only an exact name matches, so the lookup names one account and lists none.
+    """
+    scope = actor.scope("grant.manage")
+    if not (scope.everywhere or scope.community_ids):
+        raise errors.PermissionDenied()
+    user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+    if user is None or not username.strip():
+        raise errors.NotFound()
+    return user

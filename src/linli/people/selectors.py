@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from linli.core import errors
 from linli.core.tenancy import Actor
@@ -35,3 +35,24 @@ def list_current_residencies(
     if community_id is not None:
         qs = qs.filter(community_id=community_id)
     return qs
+
+
+def list_residencies(actor: Actor, *, person_id: int) -> QuerySet[Residency]:
+    """Return a visible person's residencies, current and past, with their rooms."""
+    return (
+        Residency.objects.restrict(actor, "person.view")
+        .filter(person_id=person_id)
+        .select_related("room__unit__building")
+        .order_by("date_to", "-date_from", "id")
+    )
+
+
+def count_residents_by_building(actor: Actor, *, community_id: int | None = None) -> dict[int, int]:
+    """Count the people currently living in each visible building (building id -> count)."""
+    qs = list_current_residencies(actor, community_id=community_id)
+    rows = (
+        qs.order_by()
+        .values_list("room__unit__building_id")
+        .annotate(n=Count("person_id", distinct=True))
+    )
+    return {building_id: n for building_id, n in rows}

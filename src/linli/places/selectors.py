@@ -45,3 +45,12 @@ def count_rooms(actor: Actor, *, community_id: int | None = None) -> int:
     if community_id is not None:
         qs = qs.filter(community_id=community_id)
     return qs.count()
+
+
+def count_rooms_by_use(actor: Actor, *, community_id: int | None = None) -> dict[str, int]:
+    """Count the visible rooms per use (``RoomUse`` value -> count; unused uses omitted)."""
+    qs = Room.objects.restrict(actor, "place.view")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    rows = qs.order_by().values_list("use").annotate(n=Count("id"))
+    return {use: n for use, n in rows}
