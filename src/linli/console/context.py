@@ -15,15 +15,22 @@ SESSION_KEY = "linli_community_id"
 
 def current_community_id(request: HttpRequest) -> int | None:
     """Return the community chosen in the switcher, if the actor may still see it."""
+    if hasattr(request, "_linli_community_id"):
+        cached: int | None = request._linli_community_id
+        return cached
     actor = request_actor(request)
     if actor is None:
         return None
     raw = request.session.get(SESSION_KEY)
     visible = list_communities(actor).values_list("id", flat=True)
+    found: int | None = None
     if raw is not None and visible.filter(pk=raw).exists():
-        return int(raw)
-    first = visible.first()
-    return int(first) if first is not None else None
+        found = int(raw)
+    else:
+        first = visible.first()
+        found = int(first) if first is not None else None
+    request._linli_community_id = found  # type: ignore[attr-defined]
+    return found
 
 
 def console(request: HttpRequest) -> dict[str, Any]:
@@ -38,6 +45,6 @@ def console(request: HttpRequest) -> dict[str, Any]:
         "actor": actor,
         "communities": communities,
         "current_community": current,
-        "nav": nav.items_for(actor, current_id),
+        "nav": nav.entries_for(actor, current_id, request.path),
         "role_labels": sorted(actor.roles_on(current_id)),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.tenancy import Actor
@@ -39,4 +40,23 @@ def items_for(actor: Actor, community_id: int | None) -> list[NavItem]:
             community_id in scope.community_ids if community_id else bool(scope.community_ids)
         ):
             out.append(item)
+    return out
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A navigation entry as drawn: its item, URL, and whether the page is under it."""
+
+    item: NavItem
+    url: str
+    active: bool
+
+
+def entries_for(actor: Actor, community_id: int | None, path: str) -> list[NavEntry]:
+    """Return the actor's entries, marking the one whose section ``path`` is in."""
+    out = []
+    for item in items_for(actor, community_id):
+        url = reverse(item.url_name)
+        active = path == url if url == "/" else path.startswith(url)
+        out.append(NavEntry(item, url, active))
     return out

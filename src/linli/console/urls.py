@@ -2,13 +2,27 @@
 
 from django.urls import path
 
-from linli.console import views
+from linli.console.views import access, audit, people, places, shell
 
 app_name = "console"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("login/", views.sign_in, name="login"),
-    path("logout/", views.sign_out, name="logout"),
-    path("switch-community/", views.switch_community, name="switch_community"),
+    path("", shell.dashboard, name="dashboard"),
+    path("login/", shell.sign_in, name="login"),
+    path("logout/", shell.sign_out, name="logout"),
+    path("switch-community/", shell.switch_community, name="switch_community"),
+    path("communities/", places.community_list, name="communities"),
+    path("communities/<int:community_id>/", places.community_detail, name="community"),
+    path("communities/<int:community_id>/edit/", places.community_edit, name="community_edit"),
+    path("people/", people.person_list, name="people"),
+    path("people/<int:person_id>/", people.person_detail, name="person"),
+    path("people/<int:person_id>/reveal/", people.person_reveal, name="person_reveal"),
+    path("organisations/", access.organisation_list, name="organisations"),
+    path("grants/", access.grant_list, name="grants"),
+    path("grants/<int:grant_id>/", access.grant_detail, name="grant"),
+    path("grants/<int:grant_id>/withdraw/", access.grant_withdraw, name="grant_withdraw"),
+    path("audit/", audit.audit_list, name="audit"),
+    path("audit/<int:entry_id>/", audit.audit_entry, name="audit_entry"),
+    path("tokens/", access.token_list, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", access.token_revoke, name="token_revoke"),
 ]

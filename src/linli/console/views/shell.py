@@ -1,4 +1,4 @@
-"""Console pages (thin: they call selectors and actions)."""
+"""The console shell: sign-in, sign-out, community switcher, dashboard, error pages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from linli.console import components
 from linli.console.context import SESSION_KEY, current_community_id
+from linli.console.views.common import console_actor
 from linli.core import context as request_context
 from linli.core import errors
 from linli.core.actions import do_record_sign_in
@@ -22,16 +24,10 @@ from linli.core.auth import (
     request_actor,
 )
 from linli.core.tenancy import Actor
+from linli.people import selectors as people_selectors
 from linli.places import selectors as place_selectors
 from linli.places import stats
-
-
-def console_actor(request: HttpRequest) -> Actor:
-    """Return the signed-in actor (pages are behind ``login_required``)."""
-    actor = request_actor(request)
-    if actor is None:
-        raise errors.NotAuthenticated()
-    return actor
+from linli.places.choices import RoomUse
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
@@ -96,17 +92,51 @@ def switch_community(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Show the current community's real counts."""
+    """Show the current community's counts, map and charts."""
     actor = console_actor(request)
     community_id = current_community_id(request)
-    counts = stats.community_counts(actor, community_id) if community_id else {}
-    community = (
-        place_selectors.get_community(actor, community_id) if community_id is not None else None
+    if community_id is None:
+        return render(request, "console/dashboard.html", {"counts": {}, "community": None})
+    community = place_selectors.get_community(actor, community_id)
+    counts = stats.community_counts(actor, community_id)
+    buildings = (
+        list(place_selectors.list_buildings(actor, community_id=community_id))
+        if actor.can("place.view", community_id)
+        else []
     )
+    residents = (
+        people_selectors.count_residents_by_building(actor, community_id=community_id)
+        if actor.can("person.view", community_id)
+        else None
+    )
+    charts = []
+    if residents is not None:
+        charts.append(
+            components.bar_chart(
+                _("各楼栋住户"),
+                [(components.building_label(b), residents.get(b.pk, 0)) for b in buildings],
+                unit=_("人"),
+            )
+        )
+    if actor.can("place.view", community_id):
+        by_use = place_selectors.count_rooms_by_use(actor, community_id=community_id)
+        charts.append(
+            components.donut_chart(
+                _("房屋用途"),
+                [(str(use.label), by_use.get(use.value, 0)) for use in RoomUse],
+                unit=_("套"),
+                caption=_("套房屋"),
+            )
+        )
     return render(
         request,
         "console/dashboard.html",
-        {"counts": counts, "community": community},
+        {
+            "counts": counts,
+            "community": community,
+            "map": components.community_map(community, buildings, residents),
+            "charts": charts,
+        },
     )
 
 

@@ -1,0 +1,203 @@
+"""Console forms: input parsing for the pages, with domain errors shown on the form.
+
+Forms only parse and check the shape of input; the action they feed decides and writes.
+:meth:`ConsoleForm.attempt` runs the action and turns the platform's errors
+(:class:`~linli.core.errors.ValidationFailed` details, a conflict's or a refusal's
+message) into errors next to the fields and in the summary above them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from django import forms
+from django.forms.boundfield import BoundField
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from linli.console.components import pretty_json
+from linli.core import errors
+from linli.core.choices import Role
+from linli.core.roles import GLOBAL_ROLES
+
+T = TypeVar("T")
+
+
+class ConsoleBoundField(BoundField):
+    """A bound field whose widget is marked ``is-invalid`` when the field has errors."""
+
+    def build_widget_attrs(self, attrs: Any, widget: Any = None) -> Any:
+        """Add Bootstrap's ``is-invalid`` to an erroneous field's classes."""
+        attrs = super().build_widget_attrs(attrs, widget)
+        if self.errors:
+            base = (widget or self.field.widget).attrs.get("class", "")
+            attrs["class"] = f"{attrs.get('class', base)} is-invalid".strip()
+        return attrs
+
+
+class ConsoleForm(forms.Form):
+    """Base of console forms: Bootstrap classes, and domain errors shown on the form."""
+
+    bound_field_class = ConsoleBoundField
+    # Action error keys that name a different form field (``None``: the summary only).
+    error_fields: Mapping[str, str | None] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_status = 200
+        for f in self.fields.values():
+            widget = f.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs.setdefault("class", css)
+
+    def is_valid(self) -> bool:
+        """Validate, and answer 422 when the input is malformed."""
+        valid = super().is_valid()
+        if not valid:
+            self.error_status = 422
+        return valid
+
+    def show_error(self, exc: errors.LinliError) -> None:
+        """Put a domain error's messages on the form: per field where one is named."""
+        self.error_status = exc.status
+        if isinstance(exc, errors.ValidationFailed):
+            if str(exc.message) != str(errors.ValidationFailed.default_message):
+                self.add_error(None, str(exc.message))
+            details = exc.details if isinstance(exc.details, dict) else {}
+            for key, messages in details.items():
+                name = self.error_fields.get(key, key)
+                target = name if name in self.fields else None
+                for message in messages if isinstance(messages, list) else [messages]:
+                    self.add_error(target, str(message))
+            if not details and str(exc.message) == str(errors.ValidationFailed.default_message):
+                self.add_error(None, str(exc.message))
+        else:
+            # A conflict's or a refusal's details are data for programs, not messages.
+            self.add_error(None, str(exc.message))
+
+    def attempt(self, action: Callable[[], T]) -> T | None:
+        """Run ``action``; on a domain error show it here and return ``None``.
+
+        Missing objects (404) and lost sessions still propagate: they are not something
+        the user can fix by editing the form.
+        """
+        try:
+            return action()
+        except (errors.NotFound, errors.NotAuthenticated):
+            raise
+        except errors.LinliError as exc:
+            self.show_error(exc)
+            return None
+
+
+def geojson_text(value: Any) -> str:
+    """Format GeoJSON for a text box: indented, one ``[lon, lat]`` pair per line."""
+    return pretty_json(value) if value else ""
+
+
+class CommunityForm(ConsoleForm):
+    """Edit a community's details; the boundary is GeoJSON text."""
+
+    name = forms.CharField(label=gettext_lazy("名称"), max_length=100)
+    address = forms.CharField(label=gettext_lazy("地址"), max_length=200, required=False)
+    division_code = forms.CharField(
+        label=gettext_lazy("行政区划代码"),
+        max_length=6,
+        required=False,
+        help_text=gettext_lazy("6 位数字，见 GB/T 2260。"),
+    )
+    boundary = forms.CharField(
+        label=gettext_lazy("边界 (GeoJSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text=gettext_lazy("WGS 84 经纬度的 Polygon 或 MultiPolygon；留空表示没有边界。"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["boundary"].widget.attrs["class"] += " font-monospace small"
+
+    def clean_boundary(self) -> dict[str, Any] | None:
+        """Parse the boundary text as JSON (the action checks the geometry)."""
+        text = self.cleaned_data["boundary"].strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("不是有效的 JSON（第 %(line)d 行，第 %(column)d 列）。")
+                % {"line": exc.lineno, "column": exc.colno}
+            ) from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_("应为 GeoJSON 对象。"))
+        return value
+
+
+class GrantForm(ConsoleForm):
+    """Give a role on a community to a user (by user name) or to an organisation."""
+
+    error_fields = {"holder": None}
+
+    community = forms.TypedChoiceField(label=gettext_lazy("社区"), coerce=int)
+    role = forms.ChoiceField(label=gettext_lazy("角色"))
+    username = forms.CharField(label=gettext_lazy("用户名"), max_length=150, required=False)
+    organisation = forms.TypedChoiceField(
+        label=gettext_lazy("或组织"), coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        communities: Sequence[tuple[int, str]],
+        organisations: Sequence[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["community"].choices = list(communities)  # type: ignore[attr-defined]
+        self.fields["role"].choices = [  # type: ignore[attr-defined]
+            (value, label) for value, label in Role.choices if value not in GLOBAL_ROLES
+        ]
+        self.fields["organisation"].choices = [("", "—"), *organisations]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        """Require exactly one holder: a user name or an organisation."""
+        data = super().clean() or {}
+        if bool(data.get("username", "").strip()) == (data.get("organisation") is not None):
+            raise forms.ValidationError(_("请填写用户名或选择组织，二者选一。"))
+        return data
+
+
+class ApiTokenForm(ConsoleForm):
+    """Create an API token for oneself."""
+
+    error_fields = {"expires_at": "expires_on"}
+
+    name = forms.CharField(
+        label=gettext_lazy("名称"),
+        max_length=100,
+        help_text=gettext_lazy("写明用途，例如“门禁同步脚本”。"),
+    )
+    read_only = forms.BooleanField(label=gettext_lazy("只读"), required=False)
+    expires_on = forms.DateField(
+        label=gettext_lazy("有效期至"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("留空表示长期有效。"),
+    )
+
+    def expires_at(self) -> dt.datetime | None:
+        """Return the end of the chosen day in the current time zone, or ``None``."""
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
