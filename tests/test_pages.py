@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from linli.core.actions import do_create_api_token
 from linli.core.auth import authenticate_token
@@ -20,6 +22,13 @@ from linli.people.actions import do_register_person, do_start_residency
 from linli.places.actions import do_create_building, do_create_rooms, do_create_unit
 from linli.places.geometry import rectangle
 from tests.conftest import World, make_user
+
+
+@pytest.fixture(autouse=True)
+def _forget_the_language() -> Iterator[None]:
+    """Drop the language a request activated, so it does not leak into later tests."""
+    yield
+    translation.deactivate()
 
 
 def html(response: object) -> str:

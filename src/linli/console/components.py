@@ -244,6 +244,8 @@ def community_map(
     community: Community,
     buildings: Iterable[Building],
     residents: dict[int, int] | None = None,
+    *,
+    width: float = 640,
 ) -> MapView:
     """Draw a community's boundary and its buildings, with counts in the hover text.
 
@@ -269,6 +271,6 @@ def community_map(
         shapes.append(svg.Shape(b.footprint, label=building_label(b), title=title))
     heading = _("%(name)s 平面图") % {"name": community.name}
     drawing = svg.community_map(
-        community.boundary, shapes, label=heading, boundary_title=community.name
+        community.boundary, shapes, label=heading, boundary_title=community.name, width=width
     )
     return MapView(heading, drawing, rows)

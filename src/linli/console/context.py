@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from linli.console import nav
 from linli.core.auth import request_actor
+from linli.core.choices import Role
 from linli.places.selectors import list_communities
 
 SESSION_KEY = "linli_community_id"
@@ -46,5 +47,5 @@ def console(request: HttpRequest) -> dict[str, Any]:
         "communities": communities,
         "current_community": current,
         "nav": nav.entries_for(actor, current_id, request.path),
-        "role_labels": sorted(actor.roles_on(current_id)),
+        "role_labels": sorted(str(Role(r).label) for r in actor.roles_on(current_id)),
     }

@@ -23,6 +23,7 @@ from linli.console.components import pretty_json
 from linli.core import errors
 from linli.core.choices import Role
 from linli.core.roles import GLOBAL_ROLES
+from linli.places.models import division_code_validator
 
 T = TypeVar("T")
 
@@ -113,6 +114,7 @@ class CommunityForm(ConsoleForm):
         label=gettext_lazy("行政区划代码"),
         max_length=6,
         required=False,
+        validators=[division_code_validator],
         help_text=gettext_lazy("6 位数字，见 GB/T 2260。"),
     )
     boundary = forms.CharField(

@@ -25,7 +25,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("console:communities", _("社区"), "community.view", "⌂"),
     NavItem("console:people", _("人员"), "person.view", "☺"),
     NavItem("console:organisations", _("组织"), "organisation.view", "◈"),
-    NavItem("console:grants", _("授权"), "grant.view", "⚿"),
+    NavItem("console:grants", _("授权"), "grant.view", "⚑"),
     NavItem("console:audit", _("审计日志"), "audit.view", "☰"),
     NavItem("console:tokens", _("API 令牌"), "community.view", "⚷"),
 )

@@ -123,7 +123,7 @@ def bar_chart(
     *,
     label: str,
     unit: str = "",
-    width: float = 640,
+    width: float = 480,
     bar_height: float = 22,
     gap: float = 10,
 ) -> SafeString:
@@ -206,7 +206,7 @@ def _ring_path(cx: float, cy: float, outer: float, inner: float, start: float, e
 
 
 def donut_chart(
-    data: Series, *, label: str, unit: str = "", caption: str = "", size: float = 200
+    data: Series, *, label: str, unit: str = "", caption: str = "", size: float = 180
 ) -> SafeString:
     """Draw a donut of ``(label, value)`` shares with the total inside and a legend beside.
 
@@ -492,7 +492,7 @@ def community_map(
         f'fill="none" stroke="{TEXT}" stroke-width="1.5"/>'
         f'<text x="{num(12 + bar + 5)}" y="{num(y)}" font-size="11" fill="{TEXT}">'
         f"{esc(fmt_value(metres))} m</text></g>"
-        f'<g class="north" transform="translate({num(width - 20)},14)">'
+        f'<g class="north" transform="translate({num(width - 14)},10)">'
         f'<path d="M0,0L6,16L0,12L-6,16Z" fill="{TEXT}"/>'
         f'<text y="28" font-size="10" fill="{TEXT}" text-anchor="middle">N</text></g>'
     )

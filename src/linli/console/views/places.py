@@ -95,6 +95,10 @@ def community_edit(request: HttpRequest, community_id: int) -> HttpResponse:
     return render(
         request,
         "console/communities/edit.html",
-        {"community": community, "form": form, "map": components.community_map(community, [])},
+        {
+            "community": community,
+            "form": form,
+            "map": components.community_map(community, [], width=440),
+        },
         status=form.error_status,
     )
