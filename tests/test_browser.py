@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API keeps an event loop running in this thread; Django would otherwise
 # refuse ORM calls made from it (the live server's own thread is unaffected).
@@ -65,6 +66,10 @@ def chromium_page(request: pytest.FixtureRequest) -> Iterator[Any]:
                 shot = ARTIFACTS / f"{request.node.name}.png"
                 page.screenshot(path=str(shot), full_page=True)
             browser.close()
+            # Code inside the Playwright block runs in another context, so Django opened a
+            # second database connection for it; close it, or PostgreSQL refuses to drop
+            # the test database at the end of the session.
+            connections.close_all()
 
 
 def demo_like_world() -> None:

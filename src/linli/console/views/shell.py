@@ -140,25 +140,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    # The page's heading follows the status (see console/error.html), as it does for the
+    # domain errors that LinliErrorMiddleware renders with the same template.
     return render(
-        request,
-        "console/error.html",
-        {"status": status, "title": title, "message": message},
-        status=status,
+        request, "console/error.html", {"status": status, "message": message}, status=status
     )
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Friendly 403 page."""
-    return _error(
-        request, 403, _("没有权限"), _("您没有访问此页面的权限。如需访问，请联系物业管理员。")
-    )
+    return _error(request, 403, _("您没有访问此页面的权限。如需访问，请联系物业管理员。"))
 
 
 def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Friendly 404 page."""
-    return _error(request, 404, _("页面不存在"), _("您要找的页面不存在，或您无权查看。"))
+    return _error(request, 404, _("您要找的页面不存在，或您无权查看。"))
 
 
 def error_500(request: HttpRequest) -> HttpResponse:

@@ -19,6 +19,11 @@
       done();
     }
   });
+  // Forms that undo something ask first: <form data-confirm="Are you sure?">.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
   // Bring the form's error summary into view so keyboard and screen-reader users hear it.
   var summary = document.getElementById("form-errors");
   if (summary) {
