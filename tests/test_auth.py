@@ -71,7 +71,8 @@ def test_open_redirect_is_refused(world: World, client: Client) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])
 def test_login_page_in_each_language(db: None, client: Client, lang: str) -> None:
-    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE=lang)
+    client.cookies["django_language"] = lang
+    response = client.get("/login/")
     assert f'<html lang="{lang}">' in response.content.decode()
 
 
@@ -80,3 +81,12 @@ def test_sign_out_is_audited(world: World, client: Client) -> None:
     assert client.post("/logout/").status_code == 302
     assert AuditLog.objects.filter(action="core.sign_out", actor=world.manager_a).exists()
     assert client.get("/").status_code == 302
+
+
+def test_console_is_chinese_first_whatever_the_browser_says(db: None, client: Client) -> None:
+    page = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="zh-hans">' in page.content.decode()
+    client.cookies["django_language"] = "en"
+    assert '<html lang="en">' in client.get("/login/").content.decode()
+    client.cookies["django_language"] = "klingon"
+    assert '<html lang="zh-hans">' in client.get("/login/").content.decode()

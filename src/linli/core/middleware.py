@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 from linli.core import context
 
@@ -92,3 +94,25 @@ class LinliErrorMiddleware:
             {"status": exception.status, "title": exception.code, "message": exception.message},
             status=exception.status,
         )
+
+
+class LanguageMiddleware(LocaleMiddleware):
+    """Chinese first: pages use the language the user chose (cookie) or zh-hans.
+
+    Programs calling the API get messages in their ``Accept-Language``; the console and
+    resident pages ignore the browser's language so a Chinese office PC with an English
+    browser still opens in Chinese, and the language switch is one click away.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        """Activate the request's language."""
+        if request.path.startswith("/api/"):
+            super().process_request(request)
+            return
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        try:
+            language = translation.get_supported_language_variant(chosen) if chosen else None
+        except LookupError:
+            language = None
+        translation.activate(language or settings.LANGUAGE_CODE)
+        request.LANGUAGE_CODE = translation.get_language()
