@@ -95,4 +95,4 @@ class Residency(models.Model):
         indexes = [models.Index(fields=["community", "date_to"], name="residency_current")]
 
     def __str__(self) -> str:
-        return f"{self.person_id}@{self.room_id}"
+        return f"{self.person} · {self.room}"
