@@ -1,0 +1,1 @@
+"""The benchmarks: every module here registers one with :func:`bench.registry.register`."""

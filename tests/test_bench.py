@@ -1,0 +1,200 @@
+"""The benchmark harness: wrk parsing, medians and ratios, options, and a tiny real run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from bench import __main__ as bench_main
+from bench import registry, report, wrk
+
+pytestmark = pytest.mark.db_independent
+
+REPO = Path(__file__).resolve().parent.parent
+
+WRK_OUTPUT = """\
+Running 2s test @ http://127.0.0.1:8000/bench/noop
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    14.20ms    3.10ms  40.00ms   90.00%
+  8000 requests in 2.00s, 1.50MB read
+Requests/sec:   4000.00
+Transfer/sec:    768.00KB
+LINLI_BENCH requests=8000 duration_us=2000000 bytes=1572864 p50_us=13800 p90_us=15100 \
+p99_us=17700 max_us=40000 mean_us=14200.5 connect_errors=0 read_errors=2 write_errors=0 \
+status_errors=3 timeouts=1
+"""
+
+
+def test_parse_output_reads_the_done_hook_line() -> None:
+    result = wrk.parse_output(WRK_OUTPUT)
+    assert result.requests == 8000
+    assert result.rps == pytest.approx(4000.0)
+    assert (result.p50_ms, result.p90_ms, result.p99_ms) == (13.8, 15.1, 17.7)
+    assert result.max_ms == 40.0
+    assert result.mean_ms == pytest.approx(14.2005)
+    assert (result.read_errors, result.status_errors, result.timeouts) == (2, 3, 1)
+    assert result.errors == 6
+    assert result.as_dict()["rps"] == 4000.0
+
+
+def test_parse_output_without_the_hook_line_fails_loudly() -> None:
+    with pytest.raises(wrk.WrkError, match="no LINLI_BENCH line"):
+        wrk.parse_output("Requests/sec:   4000.00\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("LINLI_BENCH requests=10 duration_us=1000000", "missing p50_us"),
+        ("LINLI_BENCH requests=ten", "non-numeric"),
+        ("LINLI_BENCH requests", "malformed"),
+    ],
+)
+def test_parse_output_rejects_damaged_lines(line: str, message: str) -> None:
+    with pytest.raises(wrk.WrkError, match=message):
+        wrk.parse_output(line)
+
+
+def test_median_takes_the_middle_run_and_ratio_compares_with_the_baseline() -> None:
+    assert report.median([1200.0, 900.0, 1100.0]) == 1100.0
+    assert report.median([1.0, 2.0, 3.0, 10.0]) == 2.5
+    runs = [
+        {"rps": 1000.0, "p99_ms": 80.0},
+        {"rps": 1200.0, "p99_ms": 60.0},
+        {"rps": 1100.0, "p99_ms": 95.0},
+    ]
+    # Each figure's median on its own: p99 need not come from the median-rps run.
+    assert report.medians(runs, ["rps", "p99_ms"]) == {"rps": 1100.0, "p99_ms": 80.0}
+    assert report.ratio(1100.0, 2200.0) == 0.5
+    assert report.ratio(5.0, 0.0) is None
+    with pytest.raises(ValueError, match="no values"):
+        report.median([])
+
+
+def test_format_table_aligns_columns() -> None:
+    table = report.format_table(["case", "req/s"], [["noop", "4,000"], ["one-query read", "950"]])
+    lines = table.splitlines()
+    assert lines[0] == "case            req/s"
+    assert lines[2] == "noop            4,000"
+    assert lines[3] == "one-query read    950"
+    assert report.fmt_number(None) == "–"
+    assert report.fmt_number(1234.5, 1) == "1,234.5"
+
+
+def test_write_results_stamps_the_start_and_the_code(tmp_path: Path) -> None:
+    started = report.utc_now()
+    path = report.write_results("demo", {"x": 1}, started_at=started, directory=tmp_path)
+    document = json.loads(path.read_text())
+    assert path.name.startswith("demo-") and path.suffix == ".json"
+    assert document["benchmark"] == "demo"
+    assert document["x"] == 1
+    assert document["started_at"] == started.isoformat(timespec="seconds")
+    assert {"git_commit", "cpus", "python"} <= document["environment"].keys()
+
+
+def _load_args(*argv: str) -> wrk.LoadSettings:
+    parser = argparse.ArgumentParser()
+    wrk.add_arguments(parser)
+    return wrk.LoadSettings.from_args(parser.parse_args(list(argv)))
+
+
+def test_quick_shortens_the_run_unless_told_otherwise() -> None:
+    default = _load_args()
+    assert (default.duration, default.repeat, default.warmup) == (20, 3, 2)
+    assert (default.connections, default.threads, default.wrk_cpus) == (64, 2, "1")
+    quick = _load_args("--quick")
+    assert (quick.duration, quick.repeat, quick.warmup) == (5, 1, 1)
+    assert _load_args("--quick", "--duration", "2").duration == 2
+    assert _load_args("--warmup", "0").warmup == 0
+
+
+def test_wrk_command_pins_and_sends_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/wrk")
+    load = wrk.LoadSettings(wrk_cpus="1")
+    cmd = wrk.command("http://127.0.0.1:9/x", load, 5, {"Authorization": "Bearer t"})
+    assert cmd[:3] == ["taskset", "-c", "1"]
+    assert cmd[3:7] == ["/usr/bin/wrk", "-t2", "-c64", "-d5s"]
+    assert cmd[cmd.index("-H") : cmd.index("-H") + 2] == ["-H", "Authorization: Bearer t"]
+    assert cmd[-1] == "http://127.0.0.1:9/x"
+    assert wrk.command("http://127.0.0.1:9/x", wrk.LoadSettings(), 5, {})[0] == "/usr/bin/wrk"
+
+
+def test_registry_lists_the_api_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "api" in registry.load()
+    assert bench_main.main(["--list"]) == 0
+    assert capsys.readouterr().out.startswith("api ")
+
+
+class _Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status = 200 if self.headers.get("Authorization") == "Bearer ok" else 401
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hello_server() -> Iterator[str]:
+    """Serve a tiny HTTP endpoint on the loopback interface."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_lua_hook_reports_what_wrk_measured(hello_server: str) -> None:
+    load = wrk.LoadSettings(duration=1, connections=2, threads=1, wrk_cpus="", settle=0)
+    good = wrk.run(hello_server, load, headers={"Authorization": "Bearer ok"})
+    assert good.requests > 0
+    assert 0 < good.p50_ms <= good.p90_ms <= good.p99_ms <= good.max_ms
+    assert good.status_errors == 0
+    refused = wrk.run(hello_server, load, headers={})
+    # wrk counts every 4xx/5xx answer: a benchmark can tell a wrong answer from a fast one.
+    assert refused.requests > 0
+    assert refused.status_errors == refused.requests
+
+
+@pytest.mark.slow
+def test_api_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
+    argv = ["api", "--quick", "--duration", "2", "--db", "sqlite", "--results-dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "target one_query ≥ 1,000 req/s with p99 ≤ 100 ms: " in done.stdout
+    (path,) = tmp_path.glob("api-*.json")
+    result = json.loads(path.read_text())["databases"]["sqlite"]
+    assert set(result["cases"]) == {"noop", "cached", "one_query", "api"}
+    for name, case in result["cases"].items():
+        assert case["runs"][0]["requests"] > 0, name
+        assert case["errors"] == 0, name
+        assert case["profile"]["status"] == 200, name
+    assert result["cases"]["noop"]["ratio_rps"] == 1.0
+    assert result["cases"]["noop"]["profile"]["queries"] == 0
+    assert result["cases"]["one_query"]["profile"]["queries"] == 1
+    assert result["cases"]["api"]["profile"]["queries"] >= 2  # the token, then the community
+    assert isinstance(result["target"]["pass"], bool)
+    assert "token" not in json.dumps(result["fixture"])
