@@ -8,7 +8,7 @@ from ninja.pagination import paginate
 
 from linli.api.base import ERRORS, PagePagination, actor
 from linli.core import actions, errors, selectors
-from linli.core.models import ApiToken, Grant, Organisation, User
+from linli.core.models import ApiToken, Grant, Organisation
 from linli.core.schemas import (
     AuditOut,
     GrantIn,
@@ -78,15 +78,7 @@ def list_grants(request: HttpRequest, community_id: int | None = None) -> object
 def give_grant(request: HttpRequest, body: GrantIn) -> tuple[int, Grant]:
     """Give a role on a community to a user or an organisation."""
     a = actor(request)
-    user = org = None
-    if body.user_id is not None:
-        user = User.objects.filter(pk=body.user_id, is_active=True).first()
-        if user is None:
-            raise errors.ValidationFailed(details={"user_id": ["unknown user"]})
-    if body.organisation_id is not None:
-        org = Organisation.objects.filter(pk=body.organisation_id, is_active=True).first()
-        if org is None:
-            raise errors.ValidationFailed(details={"organisation_id": ["unknown organisation"]})
+    user, org = selectors.resolve_grant_holder(body.user_id, body.organisation_id)
     grant = actions.do_give_grant(
         a, community_id=body.community_id, role=body.role, user=user, organisation=org
     )

@@ -94,11 +94,16 @@ def authenticate_token(raw: str) -> ApiToken | None:
         return None
     _, prefix, secret = parts
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(prefix=prefix, revoked_at__isnull=True, user__is_active=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .first()
+    # The prefix is unique: no ordering, and the user's password hash is not needed.
+    token = next(
+        iter(
+            ApiToken.objects.select_related("user")
+            .defer("user__password")
+            .filter(prefix=prefix, revoked_at__isnull=True, user__is_active=True)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .order_by()[:1]
+        ),
+        None,
     )
     if token is None or not hmac.compare_digest(token.digest, _digest(secret)):
         return None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from linli.core import errors
 from linli.core.models import ApiToken, AuditLog, Grant, Organisation, User
-from linli.core.tenancy import Actor
+from linli.core.tenancy import Actor, ScopedQuerySet
 
 
-def list_grants(actor: Actor, *, community_id: int | None = None) -> QuerySet[Grant]:
+def list_grants(actor: Actor, *, community_id: int | None = None) -> ScopedQuerySet[Grant]:
     """Return the grants the actor may see, newest first."""
     qs = Grant.objects.restrict(actor, "grant.view").select_related(
         "community", "user", "organisation"
@@ -21,7 +22,7 @@ def list_grants(actor: Actor, *, community_id: int | None = None) -> QuerySet[Gr
 
 def get_grant(actor: Actor, grant_id: int) -> Grant:
     """Return one visible grant or raise :class:`NotFound`."""
-    grant = list_grants(actor).filter(pk=grant_id).first()
+    grant = list_grants(actor).one(grant_id)
     if grant is None:
         raise errors.NotFound()
     return grant
@@ -54,7 +55,7 @@ def list_audit(
     action: str = "",
     actor_label: str = "",
     sensitive: bool | None = None,
-) -> QuerySet[AuditLog]:
+) -> ScopedQuerySet[AuditLog]:
     """Return audit rows the actor may read, newest first."""
     qs = AuditLog.objects.restrict(actor, "audit.view")
     if community_id is not None:
@@ -101,7 +102,7 @@ def search_grants(
 
 def get_audit_entry(actor: Actor, entry_id: int) -> AuditLog:
     """Return one audit row the actor may read or raise :class:`NotFound`."""
-    entry = list_audit(actor).filter(pk=entry_id).first()
+    entry = list_audit(actor).one(entry_id)
     if entry is None:
         raise errors.NotFound()
     return entry
@@ -119,3 +120,19 @@ def get_user_by_username(actor: Actor, username: str) -> User:
     if user is None or not username.strip():
         raise errors.NotFound()
     return user
+
+
+def resolve_grant_holder(
+    user_id: int | None, organisation_id: int | None
+) -> tuple[User | None, Organisation | None]:
+    """Return the active user and/or organisation named by id, or raise ``ValidationFailed``."""
+    user = org = None
+    if user_id is not None:
+        user = User.objects.filter(pk=user_id, is_active=True).order_by().first()
+        if user is None:
+            raise errors.ValidationFailed(details={"user_id": [_("没有这个用户。")]})
+    if organisation_id is not None:
+        org = Organisation.objects.filter(pk=organisation_id, is_active=True).order_by().first()
+        if org is None:
+            raise errors.ValidationFailed(details={"organisation_id": [_("没有这个组织。")]})
+    return user, org

@@ -57,8 +57,8 @@ class Actor:
         perms: dict[int | None, set[str]] = {}
         roles: dict[int | None, set[str]] = {}
         if user.is_active:
-            for community_id, role in Grant.objects.filter(holder).values_list(
-                "community_id", "role"
+            for community_id, role in (
+                Grant.objects.filter(holder).order_by().values_list("community_id", "role")
             ):
                 perms.setdefault(community_id, set()).update(permissions_for(role))
                 roles.setdefault(community_id, set()).add(role)
@@ -129,6 +129,10 @@ class ScopedQuerySet(models.QuerySet[M], Generic[M]):
             return self
         path: str = self.model.scope_field  # type: ignore[attr-defined]
         return self.filter(**{f"{path}__in": scope.community_ids})
+
+    def one(self, pk: object) -> M | None:
+        """Return the row with primary key ``pk`` in this queryset, or ``None`` (unsorted)."""
+        return next(iter(self.filter(pk=pk).order_by()[:1]), None)
 
 
 def only_ids(values: Iterable[Any]) -> list[int]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from linli.core import errors
-from linli.core.tenancy import Actor
+from linli.core.tenancy import Actor, ScopedQuerySet
 from linli.people.models import Person, Residency
 
 
-def list_people(actor: Actor, *, community_id: int | None = None, q: str = "") -> QuerySet[Person]:
+def list_people(
+    actor: Actor, *, community_id: int | None = None, q: str = ""
+) -> ScopedQuerySet[Person]:
     """Return the people the actor may see."""
     qs = Person.objects.restrict(actor, "person.view")
     if community_id is not None:
@@ -21,7 +23,7 @@ def list_people(actor: Actor, *, community_id: int | None = None, q: str = "") -
 
 def get_person(actor: Actor, person_id: int) -> Person:
     """Return one visible person or raise :class:`NotFound`."""
-    person = list_people(actor).filter(pk=person_id).first()
+    person = list_people(actor).one(person_id)
     if person is None:
         raise errors.NotFound()
     return person

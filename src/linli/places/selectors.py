@@ -21,7 +21,7 @@ def list_communities(
 
 def get_community(actor: Actor, community_id: int, *, perm: str = "community.view") -> Community:
     """Return one community the actor may see or raise :class:`NotFound`."""
-    community = Community.objects.restrict(actor, "community.view").filter(pk=community_id).first()
+    community = Community.objects.restrict(actor, "community.view").one(community_id)
     if community is None:
         raise errors.NotFound()
     if perm != "community.view":
