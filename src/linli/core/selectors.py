@@ -22,10 +22,7 @@ def list_grants(actor: Actor, *, community_id: int | None = None) -> ScopedQuery
 
 def get_grant(actor: Actor, grant_id: int) -> Grant:
     """Return one visible grant or raise :class:`NotFound`."""
-    grant = list_grants(actor).one(grant_id)
-    if grant is None:
-        raise errors.NotFound()
-    return grant
+    return list_grants(actor).one_or_404(grant_id)
 
 
 def list_organisations(actor: Actor, *, q: str = "") -> QuerySet[Organisation]:
@@ -102,10 +99,7 @@ def search_grants(
 
 def get_audit_entry(actor: Actor, entry_id: int) -> AuditLog:
     """Return one audit row the actor may read or raise :class:`NotFound`."""
-    entry = list_audit(actor).one(entry_id)
-    if entry is None:
-        raise errors.NotFound()
-    return entry
+    return list_audit(actor).one_or_404(entry_id)
 
 
 def get_user_by_username(actor: Actor, username: str) -> User:

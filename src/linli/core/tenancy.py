@@ -134,6 +134,13 @@ class ScopedQuerySet(models.QuerySet[M], Generic[M]):
         """Return the row with primary key ``pk`` in this queryset, or ``None`` (unsorted)."""
         return next(iter(self.filter(pk=pk).order_by()[:1]), None)
 
+    def one_or_404(self, pk: object) -> M:
+        """Return the row with primary key ``pk`` or raise :class:`NotFound`."""
+        row = self.one(pk)
+        if row is None:
+            raise errors.NotFound()
+        return row
+
 
 def only_ids(values: Iterable[Any]) -> list[int]:
     """Return the integer ids in ``values`` (silently dropping anything else)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from linli.core import errors
 from linli.core.tenancy import Actor, ScopedQuerySet
 from linli.people.models import Person, Residency
 
@@ -23,10 +22,7 @@ def list_people(
 
 def get_person(actor: Actor, person_id: int) -> Person:
     """Return one visible person or raise :class:`NotFound`."""
-    person = list_people(actor).one(person_id)
-    if person is None:
-        raise errors.NotFound()
-    return person
+    return list_people(actor).one_or_404(person_id)
 
 
 def list_current_residencies(

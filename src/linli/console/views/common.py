@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from dataclasses import dataclass, field
+from typing import Any
 
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from linli.console import components
 from linli.core import errors
 from linli.core.auth import request_actor
 from linli.core.tenancy import Actor
+from linli.people import selectors as people_selectors
+from linli.places import selectors as place_selectors
+from linli.places.choices import RoomUse
+from linli.places.models import Building, Community
 
 
 def console_actor(request: HttpRequest) -> Actor:
@@ -28,3 +37,46 @@ def no_store(response: HttpResponse) -> HttpResponse:
     """Keep a page showing a secret out of every cache and the browser's history."""
     response["Cache-Control"] = "no-store"
     return response
+
+
+@dataclass
+class CommunityOverview:
+    """What the dashboard and the community page show of a community, per the actor's rights."""
+
+    buildings: list[Building] = field(default_factory=list)
+    residents: dict[int, int] | None = None
+    map: Any = None
+    residents_chart: Any = None
+    rooms_by_use: Any = None
+
+    @property
+    def charts(self) -> list[Any]:
+        """Return the charts the actor may see."""
+        return [c for c in (self.residents_chart, self.rooms_by_use) if c is not None]
+
+
+def community_overview(actor: Actor, community: Community) -> CommunityOverview:
+    """Collect a community's buildings, residents per building, map and charts."""
+    out = CommunityOverview()
+    can_see_places = actor.can("place.view", community.pk)
+    if can_see_places:
+        out.buildings = list(place_selectors.list_buildings(actor, community_id=community.pk))
+    if actor.can("person.view", community.pk):
+        out.residents = people_selectors.count_residents_by_building(
+            actor, community_id=community.pk
+        )
+        out.residents_chart = components.bar_chart(
+            _("各楼栋住户"),
+            [(components.building_label(b), out.residents.get(b.pk, 0)) for b in out.buildings],
+            unit=_("人"),
+        )
+    if can_see_places:
+        by_use = place_selectors.count_rooms_by_use(actor, community_id=community.pk)
+        out.rooms_by_use = components.donut_chart(
+            _("房屋用途"),
+            [(str(use.label), by_use.get(use.value, 0)) for use in RoomUse],
+            unit=_("套"),
+            caption=_("套房屋"),
+        )
+    out.map = components.community_map(community, out.buildings, out.residents)
+    return out

@@ -10,10 +10,8 @@ from django.utils.translation import gettext as _
 
 from linli.console import components
 from linli.console.forms import CommunityForm, geojson_text
-from linli.console.views.common import console_actor
-from linli.people import selectors as people_selectors
+from linli.console.views.common import community_overview, console_actor
 from linli.places import actions, selectors
-from linli.places.choices import RoomUse
 
 COMMUNITY_FIELDS = ("name", "code", "address", "division_code", "created_at", "updated_at")
 
@@ -32,37 +30,21 @@ def community_detail(request: HttpRequest, community_id: int) -> HttpResponse:
     """Show a community: its details, map, buildings and rooms by use."""
     actor = console_actor(request)
     community = selectors.get_community(actor, community_id)
-    can_see_places = actor.can("place.view", community.pk)
-    buildings = (
-        list(selectors.list_buildings(actor, community_id=community.pk)) if can_see_places else []
-    )
-    residents = (
-        people_selectors.count_residents_by_building(actor, community_id=community.pk)
-        if actor.can("person.view", community.pk)
-        else None
-    )
-    rooms_by_use = None
-    if can_see_places:
-        by_use = selectors.count_rooms_by_use(actor, community_id=community.pk)
-        rooms_by_use = components.donut_chart(
-            _("房屋用途"),
-            [(str(use.label), by_use.get(use.value, 0)) for use in RoomUse],
-            unit=_("套"),
-            caption=_("套房屋"),
-        )
+    overview = community_overview(actor, community)
     return render(
         request,
         "console/communities/detail.html",
         {
             "community": community,
             "fields": components.describe(community, COMMUNITY_FIELDS),
-            "map": components.community_map(community, buildings, residents),
+            "map": overview.map,
             "buildings": [
-                (b, components.building_label(b), (residents or {}).get(b.pk)) for b in buildings
+                (b, components.building_label(b), (overview.residents or {}).get(b.pk))
+                for b in overview.buildings
             ],
-            "can_see_places": can_see_places,
-            "show_residents": residents is not None,
-            "rooms_by_use": rooms_by_use,
+            "can_see_places": actor.can("place.view", community.pk),
+            "show_residents": overview.residents is not None,
+            "rooms_by_use": overview.rooms_by_use,
             "can_change": actor.can("community.change", community.pk),
         },
     )

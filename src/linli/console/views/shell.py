@@ -11,9 +11,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from linli.console import components
 from linli.console.context import SESSION_KEY, current_community_id
-from linli.console.views.common import console_actor
+from linli.console.views.common import community_overview, console_actor
 from linli.core import context as request_context
 from linli.core import errors
 from linli.core.actions import do_record_sign_in
@@ -24,10 +23,8 @@ from linli.core.auth import (
     request_actor,
 )
 from linli.core.tenancy import Actor
-from linli.people import selectors as people_selectors
 from linli.places import selectors as place_selectors
 from linli.places import stats
-from linli.places.choices import RoomUse
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
@@ -99,43 +96,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "console/dashboard.html", {"counts": {}, "community": None})
     community = place_selectors.get_community(actor, community_id)
     counts = stats.community_counts(actor, community_id)
-    buildings = (
-        list(place_selectors.list_buildings(actor, community_id=community_id))
-        if actor.can("place.view", community_id)
-        else []
-    )
-    residents = (
-        people_selectors.count_residents_by_building(actor, community_id=community_id)
-        if actor.can("person.view", community_id)
-        else None
-    )
-    charts = []
-    if residents is not None:
-        charts.append(
-            components.bar_chart(
-                _("各楼栋住户"),
-                [(components.building_label(b), residents.get(b.pk, 0)) for b in buildings],
-                unit=_("人"),
-            )
-        )
-    if actor.can("place.view", community_id):
-        by_use = place_selectors.count_rooms_by_use(actor, community_id=community_id)
-        charts.append(
-            components.donut_chart(
-                _("房屋用途"),
-                [(str(use.label), by_use.get(use.value, 0)) for use in RoomUse],
-                unit=_("套"),
-                caption=_("套房屋"),
-            )
-        )
+    overview = community_overview(actor, community)
     return render(
         request,
         "console/dashboard.html",
         {
             "counts": counts,
             "community": community,
-            "map": components.community_map(community, buildings, residents),
-            "charts": charts,
+            "map": overview.map,
+            "charts": overview.charts,
         },
     )
 
