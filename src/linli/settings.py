@@ -127,7 +127,8 @@ def _package_dir(name: str) -> str:
 
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # for `collectstatic` behind a web server
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Front-end libraries come from installed packages, never from a CDN or a committed copy.
 STATICFILES_DIRS = [("vendor/bootstrap", _package_dir("bootstrap"))]
 # WhiteNoise serves straight from the finders: no collectstatic step for a fresh install.
