@@ -37,6 +37,20 @@ def _unit(w: World, s: Actor) -> Unit:
     return place_actions.do_create_unit(s, _building(w, s), number="1")
 
 
+def _move_in(w: World, s: Actor) -> object:
+    room = place_actions.do_create_rooms(
+        s, _unit(w, s), [("101", 1, Decimal("89.5"), "residential")]
+    )[0]
+    return people_actions.do_start_residency(
+        s, w.person_a, room, relation="owner", date_from=dt.date(2026, 1, 1)
+    )
+
+
+def _move_out(w: World, s: Actor) -> object:
+    residency = _move_in(w, s)
+    return people_actions.do_end_residency(s, residency, date_to=dt.date(2026, 2, 1))  # type: ignore[arg-type]
+
+
 WRITES: dict[str, tuple[str, Callable[[World, Actor], object]]] = {
     "organisation": (
         "core.organisation.create",
@@ -76,6 +90,8 @@ WRITES: dict[str, tuple[str, Callable[[World, Actor], object]]] = {
             s, w.a, name="赵敏", id_number="110105198001010016"
         ),
     ),
+    "move_in": ("people.residency.start", _move_in),
+    "move_out": ("people.residency.end", _move_out),
     "reveal": (
         "people.person.reveal",
         lambda w, s: people_actions.do_reveal_identity(s, w.person_a),

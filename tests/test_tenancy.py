@@ -154,6 +154,10 @@ def case_reveal_person(c: Client, w: World, b: dict[str, object]) -> None:
     assert not AuditLog.objects.filter(action="people.person.reveal").exists()
 
 
+def case_population_feed(c: Client, w: World, b: dict[str, object]) -> None:
+    expect_404(c.get(f"/api/v1/communities/{w.b.pk}/population-changes"))
+
+
 CASES: dict[tuple[str, str], Callable[[Client, World, dict[str, object]], None]] = {
     ("get", "/api/v1/me"): case_me,
     ("get", "/api/v1/organisations"): case_list_organisations,
@@ -175,6 +179,7 @@ CASES: dict[tuple[str, str], Callable[[Client, World, dict[str, object]], None]]
     ("get", "/api/v1/people"): case_list_people,
     ("get", "/api/v1/people/{person_id}"): case_get_person,
     ("post", "/api/v1/people/{person_id}/reveal"): case_reveal_person,
+    ("get", "/api/v1/communities/{community_id}/population-changes"): case_population_feed,
 }
 
 

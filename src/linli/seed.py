@@ -22,7 +22,7 @@ from linli.core.choices import OrganisationType, Role
 from linli.core.models import Organisation, User
 from linli.core.tenancy import Actor
 from linli.people.actions import do_register_person, do_start_residency
-from linli.people.choices import RegistrationCategory, Relation
+from linli.people.choices import ChangeSource, RegistrationCategory, Relation
 from linli.places.actions import (
     do_create_building,
     do_create_community,
@@ -252,7 +252,13 @@ def seed_community(
                 )
                 category = rng.choices(list(RegistrationCategory), weights=(50, 30, 18, 2))[0]
                 do_start_residency(
-                    system, person, room, relation=relation, date_from=moved_in, category=category
+                    system,
+                    person,
+                    room,
+                    relation=relation,
+                    date_from=moved_in,
+                    category=category,
+                    source=ChangeSource.SYSTEM,
                 )
         made += size
         bar.update(size)

@@ -25,9 +25,10 @@ PERMISSIONS: dict[str, str] = {
     "person.manage": "register and edit residents and residencies",
     "person.reveal": "reveal a resident's full ID number or phone (audited)",
     "household.view_own": "see one's own household",
+    "population.view": "follow the community's population changes (人口动态)",
 }
 
-_STAFF_VIEW = {"community.view", "place.view", "person.view"}
+_STAFF_VIEW = {"community.view", "place.view", "person.view", "population.view"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PLATFORM_ADMIN: frozenset(PERMISSIONS),

@@ -10,8 +10,15 @@ from django.utils.translation import gettext as _
 from linli.core import audit, crypto, errors
 from linli.core.tenancy import Actor
 from linli.people import identity
-from linli.people.choices import IdType, RegistrationCategory, Relation, Sex
-from linli.people.models import Person, Residency
+from linli.people.choices import (
+    ChangeKind,
+    ChangeSource,
+    IdType,
+    RegistrationCategory,
+    Relation,
+    Sex,
+)
+from linli.people.models import Person, PopulationChange, Residency
 from linli.places.models import Community, Room
 
 
@@ -86,6 +93,33 @@ def do_register_person(
     return person
 
 
+def _record_change(
+    actor: Actor,
+    residency: Residency,
+    kind: str,
+    occurred_on: dt.date,
+    source: str,
+    details: dict[str, object] | None = None,
+) -> PopulationChange:
+    """Append the population change of a residency event (inside the caller's transaction)."""
+    return PopulationChange.objects.create(
+        community_id=residency.community_id,
+        person_id=residency.person_id,
+        residency=residency,
+        room_id=residency.room_id,
+        kind=kind,
+        occurred_on=occurred_on,
+        source=source,
+        actor=actor.user,
+        actor_label=actor.label[:150],
+        details={
+            "relation": residency.relation,
+            "category": residency.category,
+            **(details or {}),
+        },
+    )
+
+
 def do_start_residency(
     actor: Actor,
     person: Person,
@@ -94,13 +128,16 @@ def do_start_residency(
     relation: str,
     date_from: dt.date,
     category: str = RegistrationCategory.PERMANENT,
+    source: str = ChangeSource.CONSOLE,
 ) -> Residency:
-    """Record that a person lives in a room from ``date_from``."""
+    """Record that a person lives in a room from ``date_from`` (a move-in or tenancy start)."""
     actor.require("person.manage", room.community_id)
     if person.community_id != room.community_id:
         raise errors.NotFound()
     if relation not in Relation.values or category not in RegistrationCategory.values:
         raise errors.ValidationFailed(details={"relation": [_("关系或户籍类别无效。")]})
+    if source not in ChangeSource.values:
+        raise errors.ValidationFailed(details={"source": [_("未知的来源。")]})
     with transaction.atomic():
         residency = Residency.objects.create(
             community_id=room.community_id,
@@ -110,12 +147,47 @@ def do_start_residency(
             category=category,
             date_from=date_from,
         )
+        kind = ChangeKind.TENANCY_START if relation == Relation.TENANT else ChangeKind.MOVE_IN
+        _record_change(actor, residency, kind, date_from, source)
         audit.record(
             actor,
             "people.residency.start",
             residency,
             community_id=room.community_id,
             changes={"room": [None, room.pk], "relation": [None, relation]},
+        )
+    return residency
+
+
+def do_end_residency(
+    actor: Actor,
+    residency: Residency,
+    *,
+    date_to: dt.date,
+    source: str = ChangeSource.CONSOLE,
+) -> Residency:
+    """End a residency on ``date_to`` (a move-out or tenancy end)."""
+    actor.require("person.manage", residency.community_id)
+    if residency.date_to is not None:
+        raise errors.Conflict(_("该居住关系已经结束。"), code="residency_already_ended")
+    if date_to < residency.date_from:
+        raise errors.ValidationFailed(
+            details={"date_to": [_("结束日期不能早于起始日期。")]}, code="date_to_before_from"
+        )
+    if source not in ChangeSource.values:
+        raise errors.ValidationFailed(details={"source": [_("未知的来源。")]})
+    with transaction.atomic():
+        changes = audit.apply(residency, {"date_to": date_to})
+        kind = (
+            ChangeKind.TENANCY_END if residency.relation == Relation.TENANT else ChangeKind.MOVE_OUT
+        )
+        _record_change(actor, residency, kind, date_to, source)
+        audit.record(
+            actor,
+            "people.residency.end",
+            residency,
+            community_id=residency.community_id,
+            changes=changes,
         )
     return residency
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router
 from ninja.pagination import paginate
 
 from linli.api.base import ERRORS, PagePagination, actor
 from linli.people import actions, selectors
 from linli.people.models import Person
-from linli.people.schemas import PersonOut, RevealOut
+from linli.people.schemas import PersonOut, PopulationFeedOut, RevealOut
 
 router = Router(tags=["people"])
 
@@ -32,3 +32,20 @@ def reveal_person(request: HttpRequest, person_id: int) -> dict[str, str]:
     """Reveal a person's full ID number and phone; needs ``person.reveal``; audited."""
     a = actor(request)
     return actions.do_reveal_identity(a, selectors.get_person(a, person_id))
+
+
+@router.get(
+    "/communities/{community_id}/population-changes",
+    response={200: PopulationFeedOut, **ERRORS},
+)
+def population_changes(
+    request: HttpRequest,
+    community_id: int,
+    cursor: str = "",
+    limit: int = Query(100, ge=1, le=1000),
+) -> dict[str, object]:
+    """Follow a community's population changes (人口动态) from an opaque cursor."""
+    items, next_cursor = selectors.population_feed(
+        actor(request), community_id, cursor=cursor, limit=limit
+    )
+    return {"items": items, "next_cursor": next_cursor}

@@ -40,3 +40,22 @@ class RegistrationCategory(models.TextChoices):
     PERMANENT = "permanent", _("常住")
     FLOATING = "floating", _("流动")
     OVERSEAS = "overseas", _("境外")
+
+
+class ChangeKind(models.TextChoices):
+    """Kinds of population change (人口变动)."""
+
+    MOVE_IN = "move_in", _("迁入")
+    MOVE_OUT = "move_out", _("迁出")
+    TENANCY_START = "tenancy_start", _("租住开始")
+    TENANCY_END = "tenancy_end", _("租住结束")
+    HOUSEHOLD_CHANGE = "household_change", _("户内变动")
+
+
+class ChangeSource(models.TextChoices):
+    """Where a population change was entered."""
+
+    CONSOLE = "console", _("控制台")
+    API = "api", _("接口")
+    IMPORT = "import", _("导入")
+    SYSTEM = "system", _("系统")

@@ -7,7 +7,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.tenancy import ScopedQuerySet
-from linli.people.choices import IdType, RegistrationCategory, Relation, Sex
+from linli.people.choices import (
+    ChangeKind,
+    ChangeSource,
+    IdType,
+    RegistrationCategory,
+    Relation,
+    Sex,
+)
 
 
 class PersonQuerySet(ScopedQuerySet["Person"]):
@@ -96,3 +103,56 @@ class Residency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} · {self.room}"
+
+
+class PopulationChangeQuerySet(ScopedQuerySet["PopulationChange"]):
+    """Population changes, scoped by community."""
+
+
+class PopulationChange(models.Model):
+    """One move-in, move-out, tenancy start/end or household change (人口变动记录).
+
+    Written by the people actions in the transaction of the change itself. No action
+    updates or deletes a row, and a residency or person with changes cannot be deleted
+    (``PROTECT``). The per-community feed reads it in ``id`` order with an opaque cursor.
+    """
+
+    scope_field = "community_id"
+
+    community = models.ForeignKey(
+        "places.Community", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="+"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("人员"), on_delete=models.PROTECT, related_name="changes"
+    )
+    residency = models.ForeignKey(
+        Residency, null=True, blank=True, on_delete=models.PROTECT, related_name="changes"
+    )
+    room = models.ForeignKey(
+        "places.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("变动类型"), max_length=20, choices=ChangeKind.choices)
+    occurred_on = models.DateField(_("发生日期"))
+    source = models.CharField(
+        _("来源"), max_length=16, choices=ChangeSource.choices, default=ChangeSource.CONSOLE
+    )
+    actor = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(_("经办人"), max_length=150)
+    details = models.JSONField(_("详情"), default=dict, blank=True)
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    objects = PopulationChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("人口变动")
+        verbose_name_plural = _("人口变动")
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["community", "id"], name="popchange_feed"),
+            models.Index(fields=["community", "occurred_on"], name="popchange_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.person_id} {self.occurred_on}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.db.models import Count, QuerySet
 
+from linli.core import errors
 from linli.core.tenancy import Actor, ScopedQuerySet
-from linli.people.models import Person, Residency
+from linli.people.models import Person, PopulationChange, Residency
 
 
 def list_people(
@@ -54,3 +57,42 @@ def count_residents_by_building(actor: Actor, *, community_id: int | None = None
         .annotate(n=Count("person_id", distinct=True))
     )
     return {building_id: n for building_id, n in rows}
+
+
+def decode_cursor(cursor: str) -> int:
+    """Return the last id a feed cursor points after; raise ``ValidationFailed`` if forged."""
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        kind, _sep, value = raw.partition(":")
+        last_id = int(value)
+    except (ValueError, UnicodeDecodeError):
+        last_id, kind = -1, ""
+    if kind != "pc" or last_id < 0:
+        raise errors.ValidationFailed(details={"cursor": ["invalid"]}, code="invalid_cursor")
+    return last_id
+
+
+def encode_cursor(last_id: int) -> str:
+    """Return the opaque cursor that continues a feed after ``last_id``."""
+    return base64.urlsafe_b64encode(f"pc:{last_id}".encode()).decode().rstrip("=")
+
+
+def population_feed(
+    actor: Actor, community_id: int, *, cursor: str = "", limit: int = 100
+) -> tuple[list[PopulationChange], str]:
+    """Return the next population changes of a community after ``cursor``, and the new cursor.
+
+    The cursor only moves forward: a caller that stores it and polls sees every change
+    once, in id order.
+    """
+    actor.require("population.view", community_id)
+    after = decode_cursor(cursor)
+    rows = list(
+        PopulationChange.objects.restrict(actor, "population.view")
+        .filter(community_id=community_id, id__gt=after)
+        .select_related("person")
+        .order_by("id")[:limit]
+    )
+    return rows, encode_cursor(rows[-1].pk if rows else after)
