@@ -143,3 +143,29 @@ def test_roles_without_population_view_are_refused(
     do_give_grant(system, community_id=world.a.pk, role=Role.TECHNICIAN, user=tech)
     assert feed(token_client(tech), world.a.pk).status_code == 403
     assert feed(token_client(world.guard_a), world.a.pk).status_code == 200
+
+
+def test_console_lists_the_changes_of_the_current_community(  # type: ignore[no-untyped-def]
+    world: World, room: Room, system: Actor, login, django_assert_max_num_queries
+) -> None:
+    residency = do_start_residency(
+        system, world.person_a, room, relation=Relation.TENANT, date_from=DAY
+    )
+    do_end_residency(system, residency, date_to=DAY + dt.timedelta(days=1))
+    client = login(world.police_a)
+    with django_assert_max_num_queries(12):
+        page = client.get("/population/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count("王芳") == 2 and "租住开始" in html and "租住结束" in html
+    assert "1号楼1单元101室" in html and "11010519491231002X" not in html
+    only_end = client.get("/population/?kind=tenancy_end").content.decode()
+    assert only_end.count("王芳") == 1
+
+
+def test_console_population_page_needs_the_permission(  # type: ignore[no-untyped-def]
+    world: World, system: Actor, login
+) -> None:
+    tech = do_create_user(system, username="tech-b", password=PASSWORD)
+    do_give_grant(system, community_id=world.a.pk, role=Role.TECHNICIAN, user=tech)
+    assert login(tech).get("/population/").status_code == 403

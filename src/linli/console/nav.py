@@ -24,6 +24,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("console:dashboard", _("概览"), "community.view", "▦"),
     NavItem("console:communities", _("社区"), "community.view", "⌂"),
     NavItem("console:people", _("人员"), "person.view", "☺"),
+    NavItem("console:population", _("人口动态"), "population.view", "⇄"),
     NavItem("console:organisations", _("组织"), "organisation.view", "◈"),
     NavItem("console:grants", _("授权"), "grant.view", "⚑"),
     NavItem("console:audit", _("审计日志"), "audit.view", "☰"),

@@ -17,6 +17,7 @@ urlpatterns = [
     path("people/", people.person_list, name="people"),
     path("people/<int:person_id>/", people.person_detail, name="person"),
     path("people/<int:person_id>/reveal/", people.person_reveal, name="person_reveal"),
+    path("population/", people.population_changes, name="population"),
     path("organisations/", access.organisation_list, name="organisations"),
     path("grants/", access.grant_list, name="grants"),
     path("grants/<int:grant_id>/", access.grant_detail, name="grant"),

@@ -96,3 +96,19 @@ def population_feed(
         .order_by("id")[:limit]
     )
     return rows, encode_cursor(rows[-1].pk if rows else after)
+
+
+def list_population_changes(
+    actor: Actor, *, community_id: int | None = None, kind: str = ""
+) -> ScopedQuerySet[PopulationChange]:
+    """Return population changes the actor may follow, newest first."""
+    qs = (
+        PopulationChange.objects.restrict(actor, "population.view")
+        .select_related("person", "room", "room__unit", "room__unit__building")
+        .order_by("-id")
+    )
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs

@@ -12,6 +12,7 @@ from linli.console import components
 from linli.console.context import current_community_id
 from linli.console.views.common import console_actor, no_store, require_somewhere
 from linli.people import actions, selectors
+from linli.people.choices import ChangeKind
 from linli.people.models import Person
 from linli.places import selectors as place_selectors
 
@@ -72,3 +73,19 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
     person = selectors.get_person(actor, person_id)
     revealed = actions.do_reveal_identity(actor, person)
     return no_store(_person_page(request, person, revealed))
+
+
+@login_required
+def population_changes(request: HttpRequest) -> HttpResponse:
+    """List the current community's population changes (人口动态), newest first."""
+    actor = console_actor(request)
+    require_somewhere(actor, "population.view")
+    listing = components.ListPage(
+        request, filters=[components.Filter("kind", _("变动类型"), ChangeKind.choices)]
+    )
+    listing.paginate(
+        selectors.list_population_changes(
+            actor, community_id=current_community_id(request), kind=listing.value("kind")
+        )
+    )
+    return render(request, "console/people/population.html", {"listing": listing})
