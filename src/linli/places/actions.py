@@ -165,3 +165,18 @@ def do_create_rooms(
             changes={"rooms": [None, numbers]},
         )
     return created
+
+
+def do_update_room(actor: Actor, room: Room, **values: Any) -> Room:
+    """Change a room's floor, area or use; only the fields given change."""
+    actor.require("place.manage", room.community_id)
+    unknown = set(values) - {"floor", "area", "use"}
+    if unknown:
+        raise errors.ValidationFailed(details={k: [_("不可修改。")] for k in sorted(unknown)})
+    with transaction.atomic():
+        changes = audit.apply(room, values)
+        if changes:
+            audit.record(
+                actor, "places.room.update", room, community_id=room.community_id, changes=changes
+            )
+    return room

@@ -124,7 +124,9 @@ class Room(models.Model):
     )
     number = models.CharField(_("房号"), max_length=20)
     floor = models.SmallIntegerField(_("楼层"))
-    area = models.DecimalField(_("面积 (m²)"), max_digits=8, decimal_places=2, null=True)
+    area = models.DecimalField(
+        _("面积 (m²)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
     use = models.CharField(
         _("用途"), max_length=16, choices=RoomUse.choices, default=RoomUse.RESIDENTIAL
     )
