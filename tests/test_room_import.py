@@ -112,3 +112,56 @@ def test_export_reads_back_in_either_language(world: World, system: Actor) -> No
         data = export_rooms(Actor.for_user(world.guard_a), world.a, language=language)
         result = import_rooms(system, world.a, data)
         assert result.ok and result.unchanged == 4 and result.applied == 0
+
+
+# -- console ----------------------------------------------------------------------------
+
+
+def upload(client, community_id: int, data: bytes, mode: str = "all_or_nothing"):  # type: ignore[no-untyped-def]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    file = SimpleUploadedFile("rooms.xlsx", data)
+    return client.post(f"/communities/{community_id}/rooms/import/", {"file": file, "mode": mode})
+
+
+def test_console_import_shows_counts_and_the_report(world: World, login) -> None:  # type: ignore[no-untyped-def]
+    client = login(world.manager_a)
+    assert client.get(f"/communities/{world.a.pk}/rooms/import/").status_code == 200
+    bad = upload(client, world.a.pk, xlsx([*ROWS, ["3", "1", "101", 999, 80, "住宅"]]))
+    html = bad.content.decode()
+    assert bad.status_code == 422
+    assert 'data-row="6"' in html and 'data-code="floor_out_of_range"' in html
+    assert "楼层应在 -10 到 200 之间" in html
+    assert not Room.objects.exists()
+    good = upload(client, world.a.pk, xlsx(ROWS))
+    assert good.status_code == 200 and 'data-count="applied">4<' in good.content.decode()
+
+
+def test_console_import_refuses_a_wrong_file_clearly(world: World, login) -> None:  # type: ignore[no-untyped-def]
+    client = login(world.manager_a)
+    response = upload(client, world.a.pk, b"\x89PNG\r\n\x1a\nnot a workbook")
+    assert response.status_code == 422
+    assert 'id="import-file-error"' in response.content.decode()
+
+
+def test_console_template_and_export_downloads(world: World, system: Actor, login) -> None:  # type: ignore[no-untyped-def]
+    import_rooms(system, world.a, xlsx(ROWS))
+    client = login(world.manager_a)
+    template = client.get(f"/communities/{world.a.pk}/rooms/template.xlsx")
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+    sheet = openpyxl.load_workbook(io.BytesIO(template.content)).worksheets[0]
+    headers = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert headers[:3] == ["楼号", "单元号", "房号"]
+    export = client.get(f"/communities/{world.a.pk}/rooms/export.xlsx")
+    assert export.status_code == 200
+    assert import_rooms(system, world.a, export.content).unchanged == 4
+
+
+def test_console_import_is_tenant_bound(world: World, login) -> None:  # type: ignore[no-untyped-def]
+    manager = login(world.manager_a)
+    for url in ("rooms/import/", "rooms/template.xlsx", "rooms/export.xlsx"):
+        assert manager.get(f"/communities/{world.b.pk}/{url}").status_code == 404
+    assert upload(manager, world.b.pk, xlsx(ROWS)).status_code == 404
+    guard = login(world.guard_a)
+    assert guard.get(f"/communities/{world.a.pk}/rooms/import/").status_code == 403
+    assert not Room.objects.exists()

@@ -14,6 +14,15 @@ urlpatterns = [
     path("communities/", places.community_list, name="communities"),
     path("communities/<int:community_id>/", places.community_detail, name="community"),
     path("communities/<int:community_id>/edit/", places.community_edit, name="community_edit"),
+    path("communities/<int:community_id>/rooms/import/", places.room_import, name="room_import"),
+    path(
+        "communities/<int:community_id>/rooms/template.xlsx",
+        places.room_template,
+        name="room_template",
+    ),
+    path(
+        "communities/<int:community_id>/rooms/export.xlsx", places.room_export, name="room_export"
+    ),
     path("people/", people.person_list, name="people"),
     path("people/<int:person_id>/", people.person_detail, name="person"),
     path("people/<int:person_id>/reveal/", people.person_reveal, name="person_reveal"),

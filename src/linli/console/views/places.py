@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from linli.console import components
 from linli.console.forms import CommunityForm, geojson_text
 from linli.console.views.common import community_overview, console_actor
-from linli.places import actions, selectors
+from linli.core import errors
+from linli.core.tabular import template_xlsx
+from linli.places import actions, imports, selectors
 
 COMMUNITY_FIELDS = ("name", "code", "address", "division_code", "created_at", "updated_at")
 
@@ -46,6 +51,7 @@ def community_detail(request: HttpRequest, community_id: int) -> HttpResponse:
             "show_residents": overview.residents is not None,
             "rooms_by_use": overview.rooms_by_use,
             "can_change": actor.can("community.change", community.pk),
+            "can_manage_places": actor.can("place.manage", community.pk),
         },
     )
 
@@ -84,3 +90,66 @@ def community_edit(request: HttpRequest, community_id: int) -> HttpResponse:
         },
         status=form.error_status,
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+def _xlsx_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@login_required
+def room_template(request: HttpRequest, community_id: int) -> HttpResponse:
+    """Download the empty rooms template in the page's language."""
+    actor = console_actor(request)
+    community = selectors.get_community(actor, community_id, perm="place.manage")
+    language = translation.get_language() or "zh-hans"
+    data = template_xlsx(imports.ROOM_SHEET, language)
+    return _xlsx_response(data, f"{community.code}-{_('房屋导入模板')}.xlsx")
+
+
+@login_required
+def room_export(request: HttpRequest, community_id: int) -> HttpResponse:
+    """Download the community's rooms as xlsx (readable by the import)."""
+    actor = console_actor(request)
+    community = selectors.get_community(actor, community_id, perm="place.view")
+    data = imports.export_rooms(actor, community, language=translation.get_language() or "")
+    return _xlsx_response(data, f"{community.code}-{_('房屋')}.xlsx")
+
+
+@login_required
+def room_import(request: HttpRequest, community_id: int) -> HttpResponse:
+    """Upload rooms from Excel; show the counts or the row-by-row report."""
+    actor = console_actor(request)
+    community = selectors.get_community(actor, community_id, perm="place.manage")
+    context: dict[str, object] = {"community": community, "mode": "all_or_nothing"}
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        mode = request.POST.get("mode", "all_or_nothing")
+        context["mode"] = mode
+        if mode not in {"all_or_nothing", "valid_only"}:
+            context["file_error"] = _("请选择导入方式。")
+            status = 422
+        elif upload is None:
+            context["file_error"] = _("请选择要上传的 .xlsx 文件。")
+            status = 422
+        elif upload.size is not None and upload.size > MAX_UPLOAD:
+            context["file_error"] = _("文件太大，上限是 20 MB。")
+            status = 413
+        else:
+            try:
+                result = imports.import_rooms(actor, community, upload.read(), mode=mode)
+            except errors.LinliError as exc:
+                context["file_error"] = exc.message
+                context["file_error_details"] = exc.details
+                status = exc.status
+            else:
+                context["result"] = result
+                context["problems"] = result.report.as_dicts()
+                status = 200 if result.ok else 422
+    return render(request, "console/communities/room_import.html", context, status=status)
