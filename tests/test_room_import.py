@@ -165,3 +165,23 @@ def test_console_import_is_tenant_bound(world: World, login) -> None:  # type: i
     guard = login(world.guard_a)
     assert guard.get(f"/communities/{world.a.pk}/rooms/import/").status_code == 403
     assert not Room.objects.exists()
+
+
+def test_a_batch_refused_at_write_time_does_not_poison_the_rest(
+    world: World, system: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linli.places import actions
+
+    real = actions.do_create_rooms
+
+    def refuse_room_102(actor, unit, specs):  # type: ignore[no-untyped-def]
+        if any(spec[0] == "102" for spec in specs):
+            raise errors.Conflict(code="duplicate_room")
+        return real(actor, unit, specs)
+
+    monkeypatch.setattr(actions, "do_create_rooms", refuse_room_102)
+    result = import_rooms(system, world.a, xlsx(ROWS), mode="valid_only")
+    assert result.invalid == 1 and result.applied == 3
+    numbers = set(Room.objects.filter(community=world.a).values_list("number", flat=True))
+    assert numbers == {"101", "201"}
+    assert Room.objects.filter(community=world.a).count() == 3

@@ -93,6 +93,12 @@ def do_register_person(
     return person
 
 
+def _check_source(source: str) -> None:
+    """Refuse an unknown source of a population change."""
+    if source not in ChangeSource.values:
+        raise errors.ValidationFailed(details={"source": [_("未知的来源。")]})
+
+
 def _record_change(
     actor: Actor,
     residency: Residency,
@@ -136,8 +142,7 @@ def do_start_residency(
         raise errors.NotFound()
     if relation not in Relation.values or category not in RegistrationCategory.values:
         raise errors.ValidationFailed(details={"relation": [_("关系或户籍类别无效。")]})
-    if source not in ChangeSource.values:
-        raise errors.ValidationFailed(details={"source": [_("未知的来源。")]})
+    _check_source(source)
     with transaction.atomic():
         residency = Residency.objects.create(
             community_id=room.community_id,
@@ -174,8 +179,7 @@ def do_end_residency(
         raise errors.ValidationFailed(
             details={"date_to": [_("结束日期不能早于起始日期。")]}, code="date_to_before_from"
         )
-    if source not in ChangeSource.values:
-        raise errors.ValidationFailed(details={"source": [_("未知的来源。")]})
+    _check_source(source)
     with transaction.atomic():
         changes = audit.apply(residency, {"date_to": date_to})
         kind = (

@@ -8,6 +8,7 @@ the places actions, so each leaves its audit row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -34,19 +35,26 @@ from linli.places.choices import RoomUse
 from linli.places.models import Building, Community, Room, Unit
 
 
+@functools.cache
+def _use_names() -> dict[str, str]:
+    """Map every accepted spelling of a room use (code, Chinese, English) to its code."""
+    names: dict[str, str] = {}
+    for use in RoomUse:
+        names[use.value] = use.value
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                names[str(use.label).lower()] = use.value
+    return names
+
+
 def parse_use(value: str) -> str:
     """Accept a room use by code (``residential``) or label in Chinese or English (住宅)."""
     if not value:
         return RoomUse.RESIDENTIAL
-    wanted = value.strip().lower()
-    for use in RoomUse:
-        with translation.override("zh-hans"):
-            chinese = str(use.label)
-        with translation.override("en"):
-            english = str(use.label).lower()
-        if wanted in {use.value, chinese, english}:
-            return use.value
-    raise CellError(_("未知的房屋用途，可填：住宅、商业、出租、空置。"), "unknown_room_use")
+    use = _use_names().get(value.strip().lower())
+    if use is None:
+        raise CellError(_("未知的房屋用途，可填：住宅、商业、出租、空置。"), "unknown_room_use")
+    return use
 
 
 def parse_floor(value: int) -> int:
@@ -96,11 +104,18 @@ class _RoomWriter:
     def __init__(self, actor: Actor, community: Community) -> None:
         self.actor = actor
         self.community = community
+        self.load()
+
+    def load(self) -> None:
+        """Read the community's buildings, units and rooms (again after a rollback)."""
+        community = self.community
         self.buildings = {b.number: b for b in Building.objects.filter(community=community)}
         self.units = {
             (u.building.number, u.number): u
             for u in Unit.objects.filter(community=community).select_related("building")
         }
+        # One read of the community's rooms instead of one query per row.
+        self.rooms = {(r.unit_id, r.number): r for r in Room.objects.filter(community=community)}
 
     def unit(self, row: Row) -> Unit:
         building = self.buildings.get(row["building"])
@@ -120,13 +135,22 @@ class _RoomWriter:
         return unit
 
     def __call__(self, rows: list[Row]) -> Sequence[Outcome | RowError]:
+        try:
+            return self.apply(rows)
+        except Exception:
+            # The batch's savepoint rolls back: what it created must leave the caches too.
+            self.load()
+            raise
+
+    def apply(self, rows: list[Row]) -> Sequence[Outcome | RowError]:
+        """Create or update the rooms of ``rows``; report each row's outcome."""
         outcomes: list[Outcome | RowError] = []
         new: dict[int, list[tuple[str, int, Decimal | None, str]]] = {}
         units: dict[int, Unit] = {}
         for row in rows:
             unit = self.unit(row)
             units[unit.pk] = unit
-            existing = Room.objects.filter(unit=unit, number=row["room"]).first()
+            existing = self.rooms.get((unit.pk, row["room"]))
             use = row["use"] or RoomUse.RESIDENTIAL  # a blank optional cell gives ""
             values = {"floor": row["floor"], "area": row["area"], "use": use}
             if existing is None:
@@ -138,7 +162,8 @@ class _RoomWriter:
                 actions.do_update_room(self.actor, existing, **values)
                 outcomes.append(Outcome.APPLIED)
         for unit_pk, specs in new.items():
-            actions.do_create_rooms(self.actor, units[unit_pk], specs)
+            for room in actions.do_create_rooms(self.actor, units[unit_pk], specs):
+                self.rooms[(unit_pk, room.number)] = room
         return outcomes
 
 
