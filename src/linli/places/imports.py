@@ -104,6 +104,7 @@ class _RoomWriter:
     def __init__(self, actor: Actor, community: Community) -> None:
         self.actor = actor
         self.community = community
+        self.stale = False
         self.load()
 
     def load(self) -> None:
@@ -135,11 +136,15 @@ class _RoomWriter:
         return unit
 
     def __call__(self, rows: list[Row]) -> Sequence[Outcome | RowError]:
+        if self.stale:
+            self.load()
+            self.stale = False
         try:
             return self.apply(rows)
         except Exception:
-            # The batch's savepoint rolls back: what it created must leave the caches too.
-            self.load()
+            # The batch's savepoint is about to roll back what it created: read the
+            # caches again at the next call, once the rollback has happened.
+            self.stale = True
             raise
 
     def apply(self, rows: list[Row]) -> Sequence[Outcome | RowError]:
