@@ -119,11 +119,13 @@ def test_feed_follows_every_change_once_with_a_cursor(
             break
     assert len(seen) == len(set(seen)) == 3
     assert seen == sorted(seen)
-    # a change made later appears after the stored cursor, and only it
+    # changes made later appear after the stored cursor, and only they: the household
+    # head moving out makes the eldest remaining member head (a household change)
     residency = Residency.objects.filter(person=world.person_a).get()
     do_end_residency(system, residency, date_to=DAY)
     later = json.loads(feed(police, world.a.pk, cursor).content)
-    assert [i["kind"] for i in later["items"]] == ["move_out"]
+    assert [i["kind"] for i in later["items"]] == ["move_out", "household_change"]
+    assert later["items"][1]["details"]["change"] == "head"
     item = later["items"][0]
     assert item["id_number_masked"] == "1101**********002X"
     assert "11010519491231002X" not in json.dumps(later)

@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, str] = {
     "person.view": "see residents (ID numbers and phones masked)",
     "person.manage": "register and edit residents and residencies",
     "person.reveal": "reveal a resident's full ID number or phone (audited)",
+    "person.care_view": "see special-care tags (独居老人, 残疾人, 低保 …)",
+    "person.care_manage": "add and remove special-care tags",
     "household.view_own": "see one's own household",
     "population.view": "follow the community's population changes (人口动态)",
 }
@@ -43,6 +45,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "place.manage",
             "person.manage",
             "person.reveal",
+            "person.care_view",
         }
     ),
     Role.FRONT_DESK: frozenset(_STAFF_VIEW | {"person.manage"}),
@@ -50,9 +53,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.TECHNICIAN: frozenset({"community.view", "place.view"}),
     Role.ACCOUNTANT: frozenset(_STAFF_VIEW),
     Role.COMMITTEE_OFFICER: frozenset(
-        _STAFF_VIEW | {"organisation.view", "grant.view", "audit.view", "person.reveal"}
+        _STAFF_VIEW
+        | {
+            "organisation.view",
+            "grant.view",
+            "audit.view",
+            "person.reveal",
+            "person.care_view",
+            "person.care_manage",
+        }
     ),
-    Role.STREET_OFFICER: frozenset(_STAFF_VIEW | {"organisation.view", "grant.view"}),
+    Role.STREET_OFFICER: frozenset(
+        _STAFF_VIEW | {"organisation.view", "grant.view", "person.care_view"}
+    ),
     Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | {"person.reveal"}),
     Role.SERVICE_PROVIDER: frozenset({"community.view"}),
     Role.RESIDENT: frozenset({"community.view", "household.view_own"}),

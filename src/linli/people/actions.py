@@ -3,46 +3,117 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.core import audit, crypto, errors
+from linli.core import audit, crypto, errors, events
 from linli.core.tenancy import Actor
-from linli.people import identity
+from linli.people import codes, identity
 from linli.people.choices import (
     ChangeKind,
     ChangeSource,
     IdType,
+    Kinship,
     RegistrationCategory,
     Relation,
     Sex,
 )
-from linli.people.models import Person, PopulationChange, Residency
+from linli.people.events import ResidencyEnded, ResidencyStarted
+from linli.people.models import (
+    Household,
+    Membership,
+    Person,
+    PersonPhoto,
+    PopulationChange,
+    Residency,
+    Tenancy,
+)
 from linli.places.models import Community, Room
+
+PHOTO_PURPOSE = "person.photo"
+
+
+class Registration(NamedTuple):
+    """What :func:`check_register_person` found: the normalised ID and any existing person."""
+
+    number: str
+    lookup: str
+    existing: Person | None
+
+
+def find_by_id_number(id_type: str, number: str) -> Person | None:
+    """Return the person holding a normalised ID number anywhere in the deployment, if any.
+
+    For actions only: the row may belong to communities the caller cannot see.
+    """
+    lookup = crypto.lookup_hash(f"{id_type}:{number}", identity.ID_PURPOSE)
+    return Person.objects.filter(id_type=id_type, id_number_hash=lookup).first()
+
+
+def _person_details(
+    *, name: str, id_type: str, ethnicity: str, nationality: str
+) -> tuple[dict[str, list[str]], str, str]:
+    """Validate the plain fields of a person; return errors and the canonical codes."""
+    details: dict[str, list[str]] = {}
+    if not name.strip():
+        details["name"] = [_("请填写姓名。")]
+    elif len(name.strip()) > 100:
+        details["name"] = [_("姓名不能超过 100 个字符。")]
+    if id_type not in IdType.values:
+        details["id_type"] = [_("未知的证件类型。")]
+    ethnic_code = ""
+    if ethnicity:
+        try:
+            ethnic_code = codes.parse_ethnicity(ethnicity).value
+        except codes.UnknownCode as exc:
+            details.update(exc.details)
+    country = codes.CHINA
+    if nationality:
+        try:
+            country = codes.parse_country(nationality)
+        except codes.UnknownCode as exc:
+            details.update(exc.details)
+    return details, ethnic_code, country
 
 
 def check_register_person(
     actor: Actor, community: Community, *, name: str, id_type: str, id_number: str
-) -> tuple[str, str]:
-    """Authorise and validate a registration; return the normalised ID and its lookup hash."""
+) -> Registration:
+    """Authorise and validate a registration; refuse an ID number the community already has.
+
+    An ID number registered by another community is not a duplicate: the registration
+    links that person to this community (``existing`` is set).
+    """
     actor.require("person.manage", community.pk)
-    details: dict[str, list[str]] = {}
-    if not name.strip():
-        details["name"] = [_("请填写姓名。")]
-    if id_type not in IdType.values:
-        details["id_type"] = [_("未知的证件类型。")]
+    details, _e, _c = _person_details(name=name, id_type=id_type, ethnicity="", nationality="")
     if details:
         raise errors.ValidationFailed(details=details)
     number = identity.normalise_id(id_type, id_number)
     lookup = crypto.lookup_hash(f"{id_type}:{number}", identity.ID_PURPOSE)
-    if Person.objects.filter(community=community, id_type=id_type, id_number_hash=lookup).exists():
+    existing = Person.objects.filter(id_type=id_type, id_number_hash=lookup).first()
+    if existing is not None and is_member(existing, community.pk):
         raise errors.Conflict(
             _("该证件号码已登记。"),
             code="duplicate_id_number",
-            details={"id_number": ["duplicate"]},
+            details={"id_number": [_("该证件号码已在本社区登记。")]},
         )
-    return number, lookup
+    return Registration(number, lookup, existing)
+
+
+def is_member(person: Person, community_id: int) -> bool:
+    """Return whether a community knows the person."""
+    return Membership.objects.filter(person=person, community_id=community_id).exists()
+
+
+def add_membership(actor: Actor, person: Person, community_id: int) -> bool:
+    """Make the person known to a community (inside the caller's transaction); True if new."""
+    _row, created = Membership.objects.get_or_create(person=person, community_id=community_id)
+    if created:
+        audit.record(actor, "people.person.link", person, community_id=community_id)
+    return created
 
 
 def do_register_person(
@@ -53,44 +124,178 @@ def do_register_person(
     id_type: str = IdType.RESIDENT_ID,
     id_number: str,
     phone: str = "",
+    ethnicity: str = "",
+    nationality: str = "",
 ) -> Person:
-    """Register a person in a community: ID and phone sealed, hashed and masked."""
-    number, _lookup = check_register_person(
-        actor, community, name=name, id_type=id_type, id_number=id_number
+    """Register a person in a community: ID and phone sealed, hashed and masked.
+
+    If another community already registered the ID number, the same person is linked to
+    this community and returned (their recorded details are not overwritten).
+    """
+    found = check_register_person(actor, community, name=name, id_type=id_type, id_number=id_number)
+    details, ethnic_code, country = _person_details(
+        name=name, id_type=id_type, ethnicity=ethnicity, nationality=nationality
     )
+    phone_sealed = phone_hash = phone_masked = ""
+    if phone:
+        try:
+            phone_sealed, phone_hash, phone_masked = identity.seal_phone(
+                identity.normalise_phone(phone)
+            )
+        except errors.ValidationFailed as exc:
+            details.update(exc.details)
+    if details:
+        raise errors.ValidationFailed(details=details)
+    if found.existing is not None:
+        with transaction.atomic():
+            add_membership(actor, found.existing, community.pk)
+        return found.existing
     birth: dt.date | None = None
     sex: str = Sex.UNKNOWN
     if id_type == IdType.RESIDENT_ID:
-        parsed = identity.parse_resident_id(number)
+        parsed = identity.parse_resident_id(found.number)
         birth, sex = parsed.birth_date, parsed.sex
-    id_sealed, id_hash, id_masked = identity.seal_id(id_type, number)
-    phone_sealed = phone_hash = phone_masked = ""
-    if phone:
-        phone_sealed, phone_hash, phone_masked = identity.seal_phone(
-            identity.normalise_phone(phone)
+    id_sealed, id_hash, id_masked = identity.seal_id(id_type, found.number)
+    try:
+        with transaction.atomic():
+            person = Person.objects.create(
+                community=community,
+                name=name.strip(),
+                id_type=id_type,
+                id_number_sealed=id_sealed,
+                id_number_hash=id_hash,
+                id_number_masked=id_masked,
+                birth_date=birth,
+                sex=sex,
+                phone_sealed=phone_sealed,
+                phone_hash=phone_hash,
+                phone_masked=phone_masked,
+                ethnicity=ethnic_code,
+                nationality=country,
+            )
+            Membership.objects.create(person=person, community=community)
+            audit.record(
+                actor,
+                "people.person.register",
+                person,
+                community_id=community.pk,
+                changes={"name": [None, person.name], "id_number": [None, id_masked]},
+            )
+    except IntegrityError as exc:  # registered concurrently by another request
+        raise errors.Conflict(
+            _("该证件号码已登记。"),
+            code="duplicate_id_number",
+            details={"id_number": [_("该证件号码已在本社区登记。")]},
+        ) from exc
+    return person
+
+
+def _community_of(actor: Actor, person: Person, perm: str) -> int:
+    """Return a community of the person where the actor holds ``perm``, or raise."""
+    ids = Membership.objects.filter(person=person).values_list("community_id", flat=True)
+    for community_id in sorted(ids):
+        if actor.can(perm, community_id):
+            return community_id
+    if any(actor.can("person.view", c) for c in ids):
+        raise errors.PermissionDenied()
+    raise errors.NotFound()
+
+
+def do_update_person(
+    actor: Actor,
+    person: Person,
+    *,
+    name: str | None = None,
+    phone: str | None = None,
+    ethnicity: str | None = None,
+    nationality: str | None = None,
+) -> dict[str, list[object]]:
+    """Change a person's name, phone, ethnicity or nationality; return the audited diff."""
+    community_id = _community_of(actor, person, "person.manage")
+    details, ethnic_code, country = _person_details(
+        name=person.name if name is None else name,
+        id_type=person.id_type,
+        ethnicity=ethnicity or "",
+        nationality=nationality or "",
+    )
+    values: dict[str, object] = {}
+    if name is not None:
+        values["name"] = name.strip()
+    if ethnicity is not None:
+        values["ethnicity"] = ethnic_code
+    if nationality is not None:
+        values["nationality"] = country
+    if phone is not None:
+        if phone.strip():
+            try:
+                number = identity.normalise_phone(phone)
+            except errors.ValidationFailed as exc:
+                details.update(exc.details)
+            else:
+                if crypto.lookup_hash(number, identity.PHONE_PURPOSE) != person.phone_hash:
+                    sealed, hashed, masked = identity.seal_phone(number)
+                    values.update(phone_sealed=sealed, phone_hash=hashed, phone_masked=masked)
+        else:
+            values.update(phone_sealed="", phone_hash="", phone_masked="")
+    if details:
+        raise errors.ValidationFailed(details=details)
+    with transaction.atomic():
+        changes = audit.apply(person, values)
+        shown = {k: v for k, v in changes.items() if k not in ("phone_sealed", "phone_hash")}
+        if shown:
+            audit.record(
+                actor, "people.person.update", person, community_id=community_id, changes=shown
+            )
+    return shown
+
+
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+_PHOTO_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def do_set_photo(actor: Actor, person: Person, data: bytes) -> PersonPhoto:
+    """Store a person's photo (JPEG or PNG, at most 2 MB), sealed at rest."""
+    community_id = _community_of(actor, person, "person.manage")
+    if len(data) > PHOTO_MAX_BYTES:
+        raise errors.ValidationFailed(
+            details={"photo": [_("照片不能超过 2 MB。")]}, code="photo_too_large"
+        )
+    content_type = next((t for magic, t in _PHOTO_TYPES if data.startswith(magic)), "")
+    if not content_type:
+        raise errors.ValidationFailed(
+            details={"photo": [_("照片应为 JPEG 或 PNG 图片。")]}, code="photo_type"
         )
     with transaction.atomic():
-        person = Person.objects.create(
-            community=community,
-            name=name.strip(),
-            id_type=id_type,
-            id_number_sealed=id_sealed,
-            id_number_hash=id_hash,
-            id_number_masked=id_masked,
-            birth_date=birth,
-            sex=sex,
-            phone_sealed=phone_sealed,
-            phone_hash=phone_hash,
-            phone_masked=phone_masked,
+        photo, _created = PersonPhoto.objects.update_or_create(
+            person=person,
+            defaults={
+                "content_type": content_type,
+                "size": len(data),
+                "sealed": crypto.seal(data, PHOTO_PURPOSE),
+            },
         )
         audit.record(
             actor,
-            "people.person.register",
+            "people.person.photo",
             person,
-            community_id=community.pk,
-            changes={"name": [None, person.name], "id_number": [None, id_masked]},
+            community_id=community_id,
+            changes={"photo": [None, f"{content_type}, {len(data)} B"]},
         )
-    return person
+    return photo
+
+
+def do_read_photo(actor: Actor, person: Person) -> tuple[bytes, str]:
+    """Return a person's photo and its content type; a sensitive read, always audited."""
+    community_id = _community_of(actor, person, "person.view")
+    photo = PersonPhoto.objects.filter(person=person).first()
+    if photo is None:
+        raise errors.NotFound()
+    data = crypto.keyring().open_bytes(photo.sealed, PHOTO_PURPOSE)
+    with transaction.atomic():
+        audit.record(
+            actor, "people.person.photo_read", person, community_id=community_id, sensitive=True
+        )
+    return data, photo.content_type
 
 
 def _check_source(source: str) -> None:
@@ -121,9 +326,81 @@ def _record_change(
         details={
             "relation": residency.relation,
             "category": residency.category,
+            "household_id": residency.household_id,
+            "kinship": residency.kinship,
             **(details or {}),
         },
     )
+
+
+def _overlapping(qs: QuerySet[Residency], date_from: dt.date) -> QuerySet[Residency]:
+    """Keep residencies still running on or after ``date_from`` (open, or ending later)."""
+    return qs.filter(Q(date_to__isnull=True) | Q(date_to__gt=date_from))
+
+
+def check_start_residency(
+    actor: Actor,
+    person: Person,
+    room: Room,
+    *,
+    relation: str,
+    date_from: dt.date,
+    category: str,
+    kinship: str = "",
+    joint_owner: bool = False,
+    source: str = ChangeSource.CONSOLE,
+) -> None:
+    """Authorise and validate a move-in; raise the first rule it breaks.
+
+    Rules: the person is visible to the actor; relation, category and kinship are known;
+    the person has no running residency in the same room; and a room has one owner at a
+    time unless the new owner is a joint owner (共有产权人, ``joint_owner``).
+    """
+    actor.require("person.manage", room.community_id)
+    if not Person.objects.restrict(actor, "person.view").filter(pk=person.pk).exists():
+        raise errors.NotFound()
+    details: dict[str, list[str]] = {}
+    if relation not in Relation.values:
+        details["relation"] = [_("未知的居住关系。")]
+    if category not in RegistrationCategory.values:
+        details["category"] = [_("未知的户籍类别。")]
+    if kinship and kinship not in Kinship.values:
+        details["kinship"] = [_("未知的与户主关系。")]
+    if details:
+        raise errors.ValidationFailed(details=details)
+    _check_source(source)
+    running = _overlapping(Residency.objects.filter(room=room), date_from)
+    if running.filter(person=person).exists():
+        raise errors.Conflict(
+            _("此人已住在该房屋。"),
+            code="residency_overlap",
+            details={"person": [_("此人在该日期已有该房屋的居住关系。")]},
+        )
+    if (
+        relation == Relation.OWNER
+        and not joint_owner
+        and running.filter(relation=Relation.OWNER).exists()
+    ):
+        raise errors.Conflict(
+            _("该房屋在此日期已有业主；共有产权人请勾选“共有产权”。"),
+            code="owner_overlap",
+            details={"relation": [_("该房屋在此日期已有业主。")]},
+        )
+
+
+def _open_household(room: Room, tenancy: Tenancy | None) -> Household | None:
+    """Return the room's open household on the same side (owner's, or one tenancy's)."""
+    households = Household.objects.filter(room=room, dissolved_on__isnull=True)
+    head_residencies = Residency.objects.filter(
+        room=room, date_to__isnull=True, household_id__in=households.values("pk")
+    )
+    same_side = (
+        head_residencies.filter(tenancy=tenancy)
+        if tenancy
+        else head_residencies.filter(tenancy__isnull=True)
+    )
+    ids = same_side.values("household_id")
+    return households.filter(pk__in=ids).order_by("pk").first()
 
 
 def do_start_residency(
@@ -135,15 +412,51 @@ def do_start_residency(
     date_from: dt.date,
     category: str = RegistrationCategory.PERMANENT,
     source: str = ChangeSource.CONSOLE,
+    kinship: str = "",
+    household: Household | None = None,
+    new_household: bool = False,
+    joint_owner: bool = False,
+    tenancy: Tenancy | None = None,
 ) -> Residency:
-    """Record that a person lives in a room from ``date_from`` (a move-in or tenancy start)."""
-    actor.require("person.manage", room.community_id)
-    if person.community_id != room.community_id:
-        raise errors.NotFound()
-    if relation not in Relation.values or category not in RegistrationCategory.values:
-        raise errors.ValidationFailed(details={"relation": [_("关系或户籍类别无效。")]})
-    _check_source(source)
+    """Record that a person lives in a room from ``date_from`` (a move-in or tenancy start).
+
+    The person joins ``household``, or else the room's open household on the same side
+    (the owner's, or the same tenancy's), or else heads a new one (``new_household``
+    forces that). A tenant's residency belongs to a registered tenancy when given.
+    """
+    check_start_residency(
+        actor,
+        person,
+        room,
+        relation=relation,
+        date_from=date_from,
+        category=category,
+        kinship=kinship,
+        joint_owner=joint_owner,
+        source=source,
+    )
+    if household is not None and (household.room_id != room.pk or household.dissolved_on):
+        raise errors.ValidationFailed(
+            details={"household": [_("该户不在此房屋或已销户。")]}, code="household_mismatch"
+        )
+    if tenancy is not None and (tenancy.room_id != room.pk or tenancy.ended_on):
+        raise errors.ValidationFailed(
+            details={"tenancy": [_("该出租屋登记不属于此房屋或已结束。")]},
+            code="tenancy_mismatch",
+        )
     with transaction.atomic():
+        add_membership(actor, person, room.community_id)
+        joined = household or (None if new_household else _open_household(room, tenancy))
+        if joined is None:
+            joined = Household.objects.create(
+                community_id=room.community_id, room=room, head=person, created_on=date_from
+            )
+            kinship = Kinship.HEAD
+        elif kinship == Kinship.HEAD:
+            raise errors.ValidationFailed(
+                details={"kinship": [_("该户已有户主；请选择与户主的关系。")]},
+                code="household_has_head",
+            )
         residency = Residency.objects.create(
             community_id=room.community_id,
             person=person,
@@ -151,6 +464,9 @@ def do_start_residency(
             relation=relation,
             category=category,
             date_from=date_from,
+            household=joined,
+            kinship=kinship,
+            tenancy=tenancy,
         )
         kind = ChangeKind.TENANCY_START if relation == Relation.TENANT else ChangeKind.MOVE_IN
         _record_change(actor, residency, kind, date_from, source)
@@ -159,9 +475,63 @@ def do_start_residency(
             "people.residency.start",
             residency,
             community_id=room.community_id,
-            changes={"room": [None, room.pk], "relation": [None, relation]},
+            changes={
+                "room": [None, room.pk],
+                "relation": [None, relation],
+                "household": [None, joined.pk],
+            },
+        )
+        events.publish(
+            ResidencyStarted(residency.pk, person.pk, room.community_id, room.pk, relation)
         )
     return residency
+
+
+def _household_members(household: Household) -> QuerySet[Residency]:
+    """Return the running residencies of a household."""
+    return Residency.objects.filter(household=household, date_to__isnull=True)
+
+
+def _after_leaving(
+    actor: Actor, household: Household, leaver: Residency, on: dt.date, source: str
+) -> None:
+    """Keep a household whole after ``leaver`` left: dissolve it or promote a new head."""
+    remaining = _household_members(household).exclude(pk=leaver.pk).select_related("person")
+    if not remaining.exists():
+        audit.apply(household, {"dissolved_on": on})
+        return
+    if household.head_id != leaver.person_id:
+        return
+    heir = min(
+        remaining,
+        key=lambda r: (r.relation != Relation.OWNER, r.person.birth_date or dt.date.max, r.pk),
+    )
+    _make_head(actor, household, heir, on, source, former_head_kinship="")
+
+
+def _make_head(
+    actor: Actor,
+    household: Household,
+    residency: Residency,
+    on: dt.date,
+    source: str,
+    *,
+    former_head_kinship: str,
+) -> None:
+    """Make ``residency``'s person the head and record the household change."""
+    former = household.head_id
+    audit.apply(household, {"head": residency.person})
+    if former_head_kinship:
+        _household_members(household).filter(person_id=former).update(kinship=former_head_kinship)
+    audit.apply(residency, {"kinship": Kinship.HEAD})
+    _record_change(
+        actor,
+        residency,
+        ChangeKind.HOUSEHOLD_CHANGE,
+        on,
+        source,
+        {"change": "head", "former_head_id": former},
+    )
 
 
 def do_end_residency(
@@ -171,7 +541,11 @@ def do_end_residency(
     date_to: dt.date,
     source: str = ChangeSource.CONSOLE,
 ) -> Residency:
-    """End a residency on ``date_to`` (a move-out or tenancy end)."""
+    """End a residency on ``date_to`` (a move-out or tenancy end).
+
+    A household left without members is dissolved; one left without its head gets the
+    owner, else the eldest member, as head (a household change).
+    """
     actor.require("person.manage", residency.community_id)
     if residency.date_to is not None:
         raise errors.Conflict(_("该居住关系已经结束。"), code="residency_already_ended")
@@ -186,6 +560,8 @@ def do_end_residency(
             ChangeKind.TENANCY_END if residency.relation == Relation.TENANT else ChangeKind.MOVE_OUT
         )
         _record_change(actor, residency, kind, date_to, source)
+        if residency.household is not None:
+            _after_leaving(actor, residency.household, residency, date_to, source)
         audit.record(
             actor,
             "people.residency.end",
@@ -193,12 +569,154 @@ def do_end_residency(
             community_id=residency.community_id,
             changes=changes,
         )
+        events.publish(
+            ResidencyEnded(
+                residency.pk,
+                residency.person_id,
+                residency.community_id,
+                residency.room_id,
+                date_to,
+            )
+        )
+    return residency
+
+
+def do_change_household(
+    actor: Actor,
+    residency: Residency,
+    *,
+    household: Household | None,
+    kinship: str,
+    occurred_on: dt.date,
+    source: str = ChangeSource.CONSOLE,
+) -> Residency:
+    """Move a resident to another household of the same room, or (``None``) split off a new
+    one with them as head (分户). Records a household change."""
+    actor.require("person.manage", residency.community_id)
+    _check_source(source)
+    if residency.date_to is not None:
+        raise errors.Conflict(_("该居住关系已经结束。"), code="residency_already_ended")
+    if household is not None:
+        if household.room_id != residency.room_id or household.dissolved_on:
+            raise errors.ValidationFailed(
+                details={"household": [_("该户不在此房屋或已销户。")]}, code="household_mismatch"
+            )
+        if household.pk == residency.household_id:
+            raise errors.Conflict(_("此人已在该户。"), code="household_unchanged")
+        if kinship not in Kinship.values or kinship == Kinship.HEAD:
+            raise errors.ValidationFailed(details={"kinship": [_("请选择与户主关系。")]})
+    former = residency.household
+    with transaction.atomic():
+        if household is None:
+            household = Household.objects.create(
+                community_id=residency.community_id,
+                room_id=residency.room_id,
+                head=residency.person,
+                created_on=occurred_on,
+            )
+            kinship = Kinship.HEAD
+        audit.apply(residency, {"household": household, "kinship": kinship})
+        _record_change(
+            actor,
+            residency,
+            ChangeKind.HOUSEHOLD_CHANGE,
+            occurred_on,
+            source,
+            {"change": "transfer", "former_household_id": former.pk if former else None},
+        )
+        if former is not None:
+            _after_leaving(actor, former, residency, occurred_on, source)
+        audit.record(
+            actor,
+            "people.household.transfer",
+            residency,
+            community_id=residency.community_id,
+            changes={"household": [former.pk if former else None, household.pk]},
+        )
+    return residency
+
+
+def do_set_household_head(
+    actor: Actor,
+    household: Household,
+    residency: Residency,
+    *,
+    former_head_kinship: str,
+    occurred_on: dt.date,
+    source: str = ChangeSource.CONSOLE,
+) -> Household:
+    """Make a member the head of their household (变更户主); the former head gets a kinship."""
+    actor.require("person.manage", household.community_id)
+    _check_source(source)
+    if residency.household_id != household.pk or residency.date_to is not None:
+        raise errors.ValidationFailed(
+            details={"person": [_("此人不是该户的现有成员。")]}, code="not_a_member"
+        )
+    if household.head_id == residency.person_id:
+        raise errors.Conflict(_("此人已是户主。"), code="household_unchanged")
+    if former_head_kinship not in Kinship.values or former_head_kinship == Kinship.HEAD:
+        raise errors.ValidationFailed(details={"former_head_kinship": [_("请选择与户主关系。")]})
+    with transaction.atomic():
+        former = household.head_id
+        _make_head(
+            actor,
+            household,
+            residency,
+            occurred_on,
+            source,
+            former_head_kinship=former_head_kinship,
+        )
+        audit.record(
+            actor,
+            "people.household.head",
+            household,
+            community_id=household.community_id,
+            changes={"head": [former, residency.person_id]},
+        )
+    return household
+
+
+def do_set_kinship(
+    actor: Actor,
+    residency: Residency,
+    *,
+    kinship: str,
+    occurred_on: dt.date,
+    source: str = ChangeSource.CONSOLE,
+) -> Residency:
+    """Correct a member's relation to the household head; records a household change."""
+    actor.require("person.manage", residency.community_id)
+    _check_source(source)
+    if kinship not in Kinship.values or kinship == Kinship.HEAD:
+        raise errors.ValidationFailed(details={"kinship": [_("请选择与户主关系。")]})
+    if residency.household is None or residency.household.head_id == residency.person_id:
+        raise errors.ValidationFailed(
+            details={"kinship": [_("户主的关系请通过变更户主修改。")]}, code="is_head"
+        )
+    with transaction.atomic():
+        changes = audit.apply(residency, {"kinship": kinship})
+        if changes:
+            _record_change(
+                actor,
+                residency,
+                ChangeKind.HOUSEHOLD_CHANGE,
+                occurred_on,
+                source,
+                {"change": "kinship", "former_kinship": changes["kinship"][0]},
+            )
+            audit.record(
+                actor,
+                "people.household.kinship",
+                residency,
+                community_id=residency.community_id,
+                changes=changes,
+            )
     return residency
 
 
 def do_reveal_identity(actor: Actor, person: Person) -> dict[str, str]:
     """Return a person's full ID number and phone; a sensitive read, always audited."""
-    actor.require("person.reveal", person.community_id)
+    community_id = _community_of(actor, person, "person.reveal")
     revealed = {
         "id_number": crypto.unseal(person.id_number_sealed, identity.ID_PURPOSE)
         if person.id_number_sealed
@@ -212,7 +730,7 @@ def do_reveal_identity(actor: Actor, person: Person) -> dict[str, str]:
             actor,
             "people.person.reveal",
             person,
-            community_id=person.community_id,
+            community_id=community_id,
             sensitive=True,
             changes={"fields": [None, [k for k, v in revealed.items() if v]]},
         )

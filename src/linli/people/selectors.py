@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 
 from linli.core import errors
 from linli.core.tenancy import Actor, ScopedQuerySet
-from linli.people.models import Person, PopulationChange, Residency
+from linli.people.models import Membership, Person, PopulationChange, Residency
 
 
 def list_people(
@@ -17,7 +17,7 @@ def list_people(
     """Return the people the actor may see."""
     qs = Person.objects.restrict(actor, "person.view")
     if community_id is not None:
-        qs = qs.filter(community_id=community_id)
+        qs = qs.in_community(community_id)
     if q:
         qs = qs.filter(name__icontains=q)
     return qs
@@ -26,6 +26,12 @@ def list_people(
 def get_person(actor: Actor, person_id: int) -> Person:
     """Return one visible person or raise :class:`NotFound`."""
     return list_people(actor).one_or_404(person_id)
+
+
+def person_communities(actor: Actor, person: Person, perm: str = "person.view") -> list[int]:
+    """Return the ids of the person's communities where the actor holds ``perm``."""
+    ids = Membership.objects.filter(person=person).values_list("community_id", flat=True)
+    return [c for c in sorted(ids) if actor.can(perm, c)]
 
 
 def list_current_residencies(

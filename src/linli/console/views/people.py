@@ -43,7 +43,9 @@ def _person_page(
     request: HttpRequest, person: Person, revealed: dict[str, str] | None = None
 ) -> HttpResponse:
     actor = console_actor(request)
-    community = place_selectors.get_community(actor, person.community_id)
+    visible = selectors.person_communities(actor, person)
+    current = current_community_id(request)
+    community = place_selectors.get_community(actor, current if current in visible else visible[0])
     return render(
         request,
         "console/people/detail.html",
@@ -52,7 +54,7 @@ def _person_page(
             "community": community,
             "fields": components.describe(person, PERSON_FIELDS),
             "residencies": selectors.list_residencies(actor, person_id=person.pk),
-            "can_reveal": actor.can("person.reveal", person.community_id),
+            "can_reveal": bool(selectors.person_communities(actor, person, "person.reveal")),
             "revealed": revealed,
         },
     )
