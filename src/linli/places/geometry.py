@@ -70,6 +70,22 @@ def check_area(value: Any, field: str) -> dict[str, Any] | None:
     return value
 
 
+def check_place(value: Any, field: str) -> dict[str, Any] | None:
+    """Validate a GeoJSON Point (a gate, a door) or an area (see :func:`check_area`)."""
+    if isinstance(value, dict) and geometry_of(value).get("type") == "Point":
+        coords = geometry_of(value).get("coordinates")
+        if (
+            not isinstance(coords, list | tuple)
+            or len(coords) < 2
+            or not all(isinstance(c, int | float) for c in coords[:2])
+        ):
+            raise errors.ValidationFailed(details={field: [_("坐标应为 [经度, 纬度]。")]})
+        if not (-180 <= coords[0] <= 180 and -90 <= coords[1] <= 90):
+            raise errors.ValidationFailed(details={field: [_("经纬度超出范围。")]})
+        return value
+    return check_area(value, field)
+
+
 def outer_rings(value: dict[str, Any] | None) -> list[Ring]:
     """Return the outer rings of a valid area (for drawing)."""
     if not value:

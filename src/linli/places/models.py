@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.tenancy import ScopedQuerySet
-from linli.places.choices import RoomUse
+from linli.places.choices import AreaKind, RoomUse
 
 division_code_validator = RegexValidator(
     r"^\d{6}$", _("行政区划代码应为 6 位数字（GB/T 2260）。"), code="division_code"
@@ -34,6 +34,13 @@ class Community(models.Model):
         validators=[division_code_validator],
     )
     boundary = models.JSONField(_("边界 (GeoJSON)"), null=True, blank=True)
+    address_code = models.CharField(
+        _("标准地址编码"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("城市信息模型 (CIM) 或标准地址库中的编码，可选。"),
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -144,3 +151,30 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class Area(models.Model):
+    """An area of a community (区域): a gate, a parking lot, a garden, a public space."""
+
+    scope_field = "community_id"
+
+    community = models.ForeignKey(
+        Community, verbose_name=_("社区"), on_delete=models.CASCADE, related_name="areas"
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=AreaKind.choices)
+    name = models.CharField(_("名称"), max_length=100)
+    geometry = models.JSONField(_("位置 (GeoJSON)"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True, default="")
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("区域")
+        verbose_name_plural = _("区域")
+        ordering = ["community_id", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "name"], name="area_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

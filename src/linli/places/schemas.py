@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from ninja import Field, Schema
@@ -17,6 +18,7 @@ class CommunityOut(Schema):
     address: str
     division_code: str
     boundary: dict[str, Any] | None
+    address_code: str
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -29,6 +31,7 @@ class CommunityIn(Schema):
     address: str = Field("", max_length=200)
     division_code: str = Field("", max_length=6)
     boundary: dict[str, Any] | None = None
+    address_code: str = Field("", max_length=64)
 
 
 class CommunityPatch(Schema):
@@ -38,6 +41,7 @@ class CommunityPatch(Schema):
     address: str | None = Field(None, max_length=200)
     division_code: str | None = Field(None, max_length=6)
     boundary: dict[str, Any] | None = None
+    address_code: str | None = Field(None, max_length=64)
 
 
 class BuildingOut(Schema):
@@ -49,8 +53,117 @@ class BuildingOut(Schema):
     name: str
     floors_above: int
     floors_below: int
-    unit_count: int
-    room_count: int
+    footprint: dict[str, Any] | None = None
+    unit_count: int = 0
+    room_count: int = 0
+
+
+class BuildingIn(Schema):
+    """A new building (its units and rooms are added separately, or use ``generate``)."""
+
+    number: str = Field(min_length=1, max_length=20)
+    name: str = Field("", max_length=100)
+    floors_above: int = Field(1, ge=1, le=200)
+    floors_below: int = Field(0, ge=0, le=20)
+    footprint: dict[str, Any] | None = None
+
+
+class BuildingPatch(Schema):
+    """Changes to a building; omitted fields stay as they are."""
+
+    name: str | None = Field(None, max_length=100)
+    floors_above: int | None = Field(None, ge=1, le=200)
+    floors_below: int | None = Field(None, ge=0, le=20)
+    footprint: dict[str, Any] | None = None
+
+
+class BuildingGenerateIn(Schema):
+    """A building with units and rooms made from a room-number pattern."""
+
+    number: str = Field(min_length=1, max_length=20)
+    name: str = Field("", max_length=100)
+    floors_above: int
+    floors_below: int = Field(0, ge=0, le=20)
+    units: int
+    rooms_per_floor: int
+    pattern: str = Field("{floor}{index:02d}", min_length=1, max_length=40)
+    first_floor: int = 1
+    area: Decimal | None = Field(None, ge=0, le=100000, max_digits=8, decimal_places=2)
+    use: str = "residential"
+
+
+class UnitOut(Schema):
+    """A unit (单元) with its room count."""
+
+    id: int
+    building_id: int
+    number: str
+    room_count: int = 0
+
+
+class UnitIn(Schema):
+    """A new unit."""
+
+    number: str = Field(min_length=1, max_length=20)
+
+
+class RoomOut(Schema):
+    """A room (房屋)."""
+
+    id: int
+    community_id: int
+    building_id: int = Field(alias="unit.building_id")
+    unit_id: int
+    number: str
+    floor: int
+    area: Decimal | None
+    use: str
+
+
+class RoomIn(Schema):
+    """A new room."""
+
+    number: str = Field(min_length=1, max_length=20)
+    floor: int = Field(ge=-20, le=200)
+    area: Decimal | None = Field(None, ge=0, le=100000, max_digits=8, decimal_places=2)
+    use: str = "residential"
+
+
+class RoomPatch(Schema):
+    """Changes to a room; omitted fields stay as they are."""
+
+    floor: int | None = Field(None, ge=-20, le=200)
+    area: Decimal | None = Field(None, ge=0, le=100000, max_digits=8, decimal_places=2)
+    use: str | None = None
+
+
+class AreaOut(Schema):
+    """An area of a community (gate, parking lot, garden, public space)."""
+
+    id: int
+    community_id: int
+    kind: str
+    name: str
+    geometry: dict[str, Any] | None
+    note: str
+
+
+class AreaIn(Schema):
+    """A new area."""
+
+    kind: str
+    name: str = Field(min_length=1, max_length=100)
+    geometry: dict[str, Any] | None = None
+    note: str = Field("", max_length=200)
+
+
+class AreaPatch(Schema):
+    """Changes to an area; omitted fields stay as they are."""
+
+    kind: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=100)
+    geometry: dict[str, Any] | None = None
+    note: str | None = Field(None, max_length=200)
 
 
 class CommunityStatsOut(Schema):

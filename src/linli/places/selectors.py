@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet
 
 from linli.core import errors
 from linli.core.tenancy import Actor
-from linli.places.models import Building, Community, Room
+from linli.places.models import Area, Building, Community, Room, Unit
 
 
 def list_communities(
@@ -29,14 +29,92 @@ def get_community(actor: Actor, community_id: int, *, perm: str = "community.vie
     return community
 
 
-def list_buildings(actor: Actor, *, community_id: int | None = None) -> QuerySet[Building]:
-    """Return visible buildings with their unit and room counts."""
+def list_buildings(
+    actor: Actor, *, community_id: int | None = None, q: str = ""
+) -> QuerySet[Building]:
+    """Return visible buildings with their unit and room counts, optionally matching ``q``."""
     qs = Building.objects.restrict(actor, "place.view").annotate(
         unit_count=Count("units", distinct=True), room_count=Count("units__rooms", distinct=True)
     )
     if community_id is not None:
         qs = qs.filter(community_id=community_id)
+    if q:
+        qs = qs.filter(Q(number__icontains=q) | Q(name__icontains=q))
     return qs
+
+
+def get_building(actor: Actor, building_id: int) -> Building:
+    """Return one visible building (with counts) or raise :class:`NotFound`."""
+    return Building.objects.restrict(actor, "place.view").one_or_404(building_id)
+
+
+def list_units(actor: Actor, *, building_id: int) -> QuerySet[Unit]:
+    """Return the visible units of a building with their room counts."""
+    return (
+        Unit.objects.restrict(actor, "place.view")
+        .filter(building_id=building_id)
+        .annotate(room_count=Count("rooms"))
+    )
+
+
+def get_unit(actor: Actor, unit_id: int) -> Unit:
+    """Return one visible unit or raise :class:`NotFound`."""
+    return Unit.objects.restrict(actor, "place.view").one_or_404(unit_id)
+
+
+def list_rooms(
+    actor: Actor,
+    *,
+    community_id: int | None = None,
+    building_id: int | None = None,
+    unit_id: int | None = None,
+    use: str = "",
+    floor: int | None = None,
+    q: str = "",
+) -> QuerySet[Room]:
+    """Return visible rooms, filtered by building, unit, use, floor and room number."""
+    qs = Room.objects.restrict(actor, "place.view").select_related("unit__building")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if building_id is not None:
+        qs = qs.filter(unit__building_id=building_id)
+    if unit_id is not None:
+        qs = qs.filter(unit_id=unit_id)
+    if use:
+        qs = qs.filter(use=use)
+    if floor is not None:
+        qs = qs.filter(floor=floor)
+    if q:
+        qs = qs.filter(number__icontains=q)
+    return qs.order_by("unit__building__number", "unit__number", "floor", "number")
+
+
+def get_room(actor: Actor, room_id: int) -> Room:
+    """Return one visible room or raise :class:`NotFound`."""
+    return (
+        Room.objects.restrict(actor, "place.view")
+        .select_related("unit__building")
+        .one_or_404(room_id)
+    )
+
+
+def list_areas(
+    actor: Actor, *, community_id: int | None = None, kind: str = "", q: str = ""
+) -> QuerySet[Area]:
+    """Return visible areas, filtered by kind and name."""
+    qs = Area.objects.restrict(actor, "place.view")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return qs
+
+
+def get_area(actor: Actor, area_id: int) -> Area:
+    """Return one visible area or raise :class:`NotFound`."""
+    return Area.objects.restrict(actor, "place.view").one_or_404(area_id)
 
 
 def count_rooms(actor: Actor, *, community_id: int | None = None) -> int:
