@@ -23,6 +23,7 @@ from linli.console.components import pretty_json
 from linli.core import errors
 from linli.core.choices import Role
 from linli.core.roles import GLOBAL_ROLES
+from linli.places.choices import AreaKind, RoomUse
 from linli.places.models import division_code_validator
 
 T = TypeVar("T")
@@ -117,6 +118,12 @@ class CommunityForm(ConsoleForm):
         validators=[division_code_validator],
         help_text=gettext_lazy("6 位数字，见 GB/T 2260。"),
     )
+    address_code = forms.CharField(
+        label=gettext_lazy("标准地址编码"),
+        max_length=64,
+        required=False,
+        help_text=gettext_lazy("城市信息模型 (CIM) 或标准地址库中的编码，可选。"),
+    )
     boundary = forms.CharField(
         label=gettext_lazy("边界 (GeoJSON)"),
         required=False,
@@ -203,3 +210,70 @@ class ApiTokenForm(ConsoleForm):
         if day is None:
             return None
         return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
+
+
+def _geojson(text: str) -> dict[str, Any] | None:
+    """Parse GeoJSON text (the action checks the geometry); raise a form error if not JSON."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise forms.ValidationError(_("不是有效的 JSON：%(reason)s") % {"reason": exc.msg}) from exc
+    if not isinstance(value, dict):
+        raise forms.ValidationError(_("应为 GeoJSON 对象。"))
+    return value
+
+
+class BuildingGenerateForm(ConsoleForm):
+    """A building with its units and rooms generated from a room-number pattern."""
+
+    number = forms.CharField(label=gettext_lazy("楼号"), max_length=20)
+    name = forms.CharField(label=gettext_lazy("名称"), max_length=100, required=False)
+    floors_above = forms.IntegerField(label=gettext_lazy("地上层数"), min_value=1, max_value=200)
+    floors_below = forms.IntegerField(
+        label=gettext_lazy("地下层数"), min_value=0, max_value=20, initial=0
+    )
+    units = forms.IntegerField(label=gettext_lazy("单元数"), min_value=1, max_value=50, initial=1)
+    rooms_per_floor = forms.IntegerField(
+        label=gettext_lazy("每单元每层户数"), min_value=1, max_value=50, initial=2
+    )
+    first_floor = forms.IntegerField(
+        label=gettext_lazy("住户起始楼层"), min_value=1, max_value=200, initial=1
+    )
+    pattern = forms.CharField(
+        label=gettext_lazy("房号规则"),
+        max_length=40,
+        initial="{floor}{index:02d}",
+        help_text=gettext_lazy(
+            "{floor} 楼层，{index} 本层第几户，{unit} 单元号；"
+            "“{floor}{index:02d}”生成 101、102 … 1202。"
+        ),
+    )
+    area = forms.DecimalField(
+        label=gettext_lazy("每户面积 (m²)"),
+        required=False,
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+    )
+    use = forms.ChoiceField(label=gettext_lazy("用途"), choices=RoomUse.choices)
+
+
+class AreaForm(ConsoleForm):
+    """An area of a community; the location is GeoJSON text (a Point or a Polygon)."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("类型"), choices=AreaKind.choices)
+    name = forms.CharField(label=gettext_lazy("名称"), max_length=100)
+    geometry = forms.CharField(
+        label=gettext_lazy("位置 (GeoJSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text=gettext_lazy("出入口可用 Point，其他区域用 Polygon；WGS 84 经纬度。"),
+    )
+    note = forms.CharField(label=gettext_lazy("备注"), max_length=200, required=False)
+
+    def clean_geometry(self) -> dict[str, Any] | None:
+        """Parse the location text as JSON."""
+        return _geojson(self.cleaned_data["geometry"])

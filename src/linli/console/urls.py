@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from linli.console.views import access, audit, people, places, shell
+from linli.console.views import access, audit, people, place_forms, places, shell
 
 app_name = "console"
 
@@ -22,6 +22,23 @@ urlpatterns = [
     ),
     path(
         "communities/<int:community_id>/rooms/export.xlsx", places.room_export, name="room_export"
+    ),
+    path(
+        "communities/<int:community_id>/buildings/new/",
+        place_forms.building_generate,
+        name="building_generate",
+    ),
+    path("communities/<int:community_id>/areas/", place_forms.area_list, name="areas"),
+    path("communities/<int:community_id>/areas/new/", place_forms.area_edit, name="area_new"),
+    path(
+        "communities/<int:community_id>/areas/<int:area_id>/edit/",
+        place_forms.area_edit,
+        name="area_edit",
+    ),
+    path(
+        "communities/<int:community_id>/areas/<int:area_id>/delete/",
+        place_forms.area_delete,
+        name="area_delete",
     ),
     path("people/", people.person_list, name="people"),
     path("people/<int:person_id>/", people.person_detail, name="person"),
