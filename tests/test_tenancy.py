@@ -19,6 +19,7 @@ from linli.core.models import ApiToken, AuditLog, Grant
 from linli.core.tenancy import Actor
 from linli.places.models import Community
 from tests.conftest import World
+from tests.tenancy_places import PLACE_CASES
 
 Check = Callable[[Client, World], None]
 
@@ -181,6 +182,7 @@ CASES: dict[tuple[str, str], Callable[[Client, World, dict[str, object]], None]]
     ("post", "/api/v1/people/{person_id}/reveal"): case_reveal_person,
     ("get", "/api/v1/communities/{community_id}/population-changes"): case_population_feed,
 }
+CASES.update(PLACE_CASES)
 
 
 def test_every_endpoint_has_a_tenancy_case(db: None, client: Client) -> None:
