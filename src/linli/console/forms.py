@@ -23,6 +23,8 @@ from linli.console.components import pretty_json
 from linli.core import errors
 from linli.core.choices import Role
 from linli.core.roles import GLOBAL_ROLES
+from linli.people.choices import IdType, Kinship, RegistrationCategory, Relation
+from linli.people.codes import CHINA, Ethnicity, country_choices
 from linli.places.choices import AreaKind, RoomUse
 from linli.places.models import division_code_validator
 
@@ -60,6 +62,12 @@ class ConsoleForm(forms.Form):
             else:
                 css = "form-control"
             widget.attrs.setdefault("class", css)
+
+    def _choices(self, name: str, choices: list[tuple[str, Any]]) -> None:
+        """Set the choices of a choice field built at request time (e.g. translated)."""
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
 
     def is_valid(self) -> bool:
         """Validate, and answer 422 when the input is malformed."""
@@ -277,3 +285,82 @@ class AreaForm(ConsoleForm):
     def clean_geometry(self) -> dict[str, Any] | None:
         """Parse the location text as JSON."""
         return _geojson(self.cleaned_data["geometry"])
+
+
+class PersonForm(ConsoleForm):
+    """Register a person, or (without the ID fields) change one."""
+
+    name = forms.CharField(label=gettext_lazy("姓名"), max_length=100)
+    id_type = forms.ChoiceField(
+        label=gettext_lazy("证件类型"), choices=IdType.choices, initial=IdType.RESIDENT_ID
+    )
+    id_number = forms.CharField(label=gettext_lazy("证件号码"), max_length=40)
+    phone = forms.CharField(label=gettext_lazy("手机号码"), max_length=20, required=False)
+    ethnicity = forms.ChoiceField(label=gettext_lazy("民族"), required=False)
+    nationality = forms.ChoiceField(label=gettext_lazy("国籍"), required=False)
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices("ethnicity", [("", "—"), *Ethnicity.choices])
+        self._choices("nationality", list(country_choices()))
+        self.fields["nationality"].initial = CHINA
+        if editing:
+            del self.fields["id_type"]
+            del self.fields["id_number"]
+            self.fields["phone"].help_text = gettext_lazy("留空则删除手机号码；不修改请保留原值。")
+
+
+class PhotoForm(ConsoleForm):
+    """Upload a person's photo."""
+
+    photo = forms.FileField(
+        label=gettext_lazy("照片"), help_text=gettext_lazy("JPEG 或 PNG，不超过 2 MB。")
+    )
+
+
+class MoveInForm(ConsoleForm):
+    """A person moves into a room: 入住登记."""
+
+    building = forms.CharField(label=gettext_lazy("楼号"), max_length=20)
+    unit = forms.CharField(label=gettext_lazy("单元"), max_length=20)
+    room = forms.CharField(label=gettext_lazy("房号"), max_length=20)
+    relation = forms.ChoiceField(label=gettext_lazy("居住关系"), choices=Relation.choices)
+    kinship = forms.ChoiceField(label=gettext_lazy("与户主关系"), required=False)
+    category = forms.ChoiceField(
+        label=gettext_lazy("户籍类别"),
+        choices=RegistrationCategory.choices,
+        initial=RegistrationCategory.PERMANENT,
+    )
+    date_from = forms.DateField(
+        label=gettext_lazy("入住日期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    joint_owner = forms.BooleanField(
+        label=gettext_lazy("共有产权人"),
+        required=False,
+        help_text=gettext_lazy("房屋已有业主时，勾选表示与其共有产权。"),
+    )
+    new_household = forms.BooleanField(
+        label=gettext_lazy("单独立户"),
+        required=False,
+        help_text=gettext_lazy("不加入房屋中已有的户，自己作为户主。"),
+    )
+    error_fields = {"person": None, "household": None}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices("kinship", [("", "—"), *Kinship.choices])
+        self.fields["date_from"].initial = timezone.localdate()
+
+
+class MoveOutForm(ConsoleForm):
+    """A residency ends: 迁出登记."""
+
+    date_to = forms.DateField(
+        label=gettext_lazy("迁出日期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["date_to"].initial = timezone.localdate()

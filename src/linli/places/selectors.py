@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from linli.core import errors
 from linli.core.tenancy import Actor
@@ -132,3 +133,24 @@ def count_rooms_by_use(actor: Actor, *, community_id: int | None = None) -> dict
         qs = qs.filter(community_id=community_id)
     rows = qs.order_by().values_list("use").annotate(n=Count("id"))
     return {use: n for use, n in rows}
+
+
+def find_room(actor: Actor, community_id: int, building: str, unit: str, number: str) -> Room:
+    """Return the visible room "building-unit-number" of a community, or raise ``NotFound``."""
+    room = (
+        Room.objects.restrict(actor, "place.view")
+        .filter(
+            community_id=community_id,
+            unit__building__number=building.strip(),
+            unit__number=unit.strip(),
+            number=number.strip(),
+        )
+        .first()
+    )
+    if room is None:
+        raise errors.NotFound(
+            _("找不到房屋 %(building)s 号楼 %(unit)s 单元 %(room)s。")
+            % {"building": building, "unit": unit, "room": number},
+            code="unknown_room",
+        )
+    return room
