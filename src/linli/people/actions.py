@@ -13,6 +13,7 @@ from linli.core import audit, crypto, errors, events
 from linli.core.tenancy import Actor
 from linli.people import codes, identity
 from linli.people.choices import (
+    CareTag,
     ChangeKind,
     ChangeSource,
     IdType,
@@ -23,6 +24,7 @@ from linli.people.choices import (
 )
 from linli.people.events import ResidencyEnded, ResidencyStarted
 from linli.people.models import (
+    CareRecord,
     Household,
     Membership,
     Person,
@@ -30,7 +32,9 @@ from linli.people.models import (
     PopulationChange,
     Residency,
     Tenancy,
+    Vehicle,
 )
+from linli.people.vehicles import parse_plate
 from linli.places.models import Community, Room
 
 PHOTO_PURPOSE = "person.photo"
@@ -298,7 +302,7 @@ def do_read_photo(actor: Actor, person: Person) -> tuple[bytes, str]:
     return data, photo.content_type
 
 
-def _check_source(source: str) -> None:
+def check_source(source: str) -> None:
     """Refuse an unknown source of a population change."""
     if source not in ChangeSource.values:
         raise errors.ValidationFailed(details={"source": [_("未知的来源。")]})
@@ -368,7 +372,7 @@ def check_start_residency(
         details["kinship"] = [_("未知的与户主关系。")]
     if details:
         raise errors.ValidationFailed(details=details)
-    _check_source(source)
+    check_source(source)
     running = _overlapping(Residency.objects.filter(room=room), date_from)
     if running.filter(person=person).exists():
         raise errors.Conflict(
@@ -479,6 +483,7 @@ def do_start_residency(
                 "room": [None, room.pk],
                 "relation": [None, relation],
                 "household": [None, joined.pk],
+                **({"tenancy": [None, tenancy.pk]} if tenancy is not None else {}),
             },
         )
         events.publish(
@@ -553,7 +558,7 @@ def do_end_residency(
         raise errors.ValidationFailed(
             details={"date_to": [_("结束日期不能早于起始日期。")]}, code="date_to_before_from"
         )
-    _check_source(source)
+    check_source(source)
     with transaction.atomic():
         changes = audit.apply(residency, {"date_to": date_to})
         kind = (
@@ -593,7 +598,7 @@ def do_change_household(
     """Move a resident to another household of the same room, or (``None``) split off a new
     one with them as head (分户). Records a household change."""
     actor.require("person.manage", residency.community_id)
-    _check_source(source)
+    check_source(source)
     if residency.date_to is not None:
         raise errors.Conflict(_("该居住关系已经结束。"), code="residency_already_ended")
     if household is not None:
@@ -606,6 +611,13 @@ def do_change_household(
         if kinship not in Kinship.values or kinship == Kinship.HEAD:
             raise errors.ValidationFailed(details={"kinship": [_("请选择与户主关系。")]})
     former = residency.household
+    if (
+        household is None
+        and former is not None
+        and former.head_id == residency.person_id
+        and not _household_members(former).exclude(pk=residency.pk).exists()
+    ):
+        raise errors.Conflict(_("此人已独立成户。"), code="household_unchanged")
     with transaction.atomic():
         if household is None:
             household = Household.objects.create(
@@ -647,7 +659,7 @@ def do_set_household_head(
 ) -> Household:
     """Make a member the head of their household (变更户主); the former head gets a kinship."""
     actor.require("person.manage", household.community_id)
-    _check_source(source)
+    check_source(source)
     if residency.household_id != household.pk or residency.date_to is not None:
         raise errors.ValidationFailed(
             details={"person": [_("此人不是该户的现有成员。")]}, code="not_a_member"
@@ -686,7 +698,9 @@ def do_set_kinship(
 ) -> Residency:
     """Correct a member's relation to the household head; records a household change."""
     actor.require("person.manage", residency.community_id)
-    _check_source(source)
+    check_source(source)
+    if residency.date_to is not None:
+        raise errors.Conflict(_("该居住关系已经结束。"), code="residency_already_ended")
     if kinship not in Kinship.values or kinship == Kinship.HEAD:
         raise errors.ValidationFailed(details={"kinship": [_("请选择与户主关系。")]})
     if residency.household is None or residency.household.head_id == residency.person_id:
@@ -735,3 +749,126 @@ def do_reveal_identity(actor: Actor, person: Person) -> dict[str, str]:
             changes={"fields": [None, [k for k, v in revealed.items() if v]]},
         )
     return revealed
+
+
+def _require_member(actor: Actor, person: Person, community_id: int) -> None:
+    """Refuse a person the actor cannot see, or one the community does not know."""
+    if not Person.objects.restrict(actor, "person.view").filter(pk=person.pk).exists():
+        raise errors.NotFound()
+    if not is_member(person, community_id):
+        raise errors.ValidationFailed(
+            details={"person": [_("此人不是本社区登记的人员。")]}, code="person_not_in_community"
+        )
+
+
+def check_register_vehicle(
+    actor: Actor, person: Person, community: Community, *, plate: str, description: str
+) -> str:
+    """Authorise and validate a vehicle registration; return the normalised plate number."""
+    actor.require("person.manage", community.pk)
+    _require_member(actor, person, community.pk)
+    number = parse_plate(plate).number
+    if len(description.strip()) > 100:
+        raise errors.ValidationFailed(details={"description": [_("车辆描述不能超过 100 个字符。")]})
+    if Vehicle.objects.filter(community=community, plate=number).exists():
+        raise _duplicate_plate()
+    return number
+
+
+def _duplicate_plate() -> errors.Conflict:
+    """Return the error for a plate the community already registered."""
+    return errors.Conflict(
+        _("该车牌号已登记。"),
+        code="duplicate_plate",
+        details={"plate": [_("该车牌号已在本社区登记。")]},
+    )
+
+
+def do_register_vehicle(
+    actor: Actor, person: Person, community: Community, plate: str, description: str = ""
+) -> Vehicle:
+    """Register a resident's vehicle by its plate (validated per GA 36); one plate per community."""
+    number = check_register_vehicle(actor, person, community, plate=plate, description=description)
+    parsed = parse_plate(number)
+    try:
+        with transaction.atomic():
+            vehicle = Vehicle.objects.create(
+                community=community,
+                owner=person,
+                plate=parsed.number,
+                plate_kind=parsed.kind,
+                description=description.strip(),
+            )
+            audit.record(
+                actor,
+                "people.vehicle.register",
+                vehicle,
+                community_id=community.pk,
+                changes={"plate": [None, parsed.number], "owner": [None, person.pk]},
+            )
+    except IntegrityError as exc:  # registered concurrently by another request
+        raise _duplicate_plate() from exc
+    return vehicle
+
+
+def do_remove_vehicle(actor: Actor, vehicle: Vehicle) -> None:
+    """Remove a vehicle record (sold, scrapped, or the owner moved away)."""
+    actor.require("person.manage", vehicle.community_id)
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "people.vehicle.remove",
+            vehicle,
+            community_id=vehicle.community_id,
+            changes={"plate": [vehicle.plate, None], "owner": [vehicle.owner_id, None]},
+        )
+        vehicle.delete()
+
+
+def do_add_care_tag(
+    actor: Actor, person: Person, community: Community, *, tag: str, note: str = ""
+) -> CareRecord:
+    """Tag a person for special care (重点关爱) in one community; needs ``person.care_manage``."""
+    actor.require("person.care_manage", community.pk)
+    _require_member(actor, person, community.pk)
+    details: dict[str, list[str]] = {}
+    if tag not in CareTag.values:
+        details["tag"] = [_("未知的关爱类别。")]
+    if len(note.strip()) > 200:
+        details["note"] = [_("备注不能超过 200 个字符。")]
+    if details:
+        raise errors.ValidationFailed(details=details)
+    duplicate = errors.Conflict(
+        _("此人已有该关爱标签。"), code="duplicate_care_tag", details={"tag": [_("已有该标签。")]}
+    )
+    if CareRecord.objects.filter(community=community, person=person, tag=tag).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            record = CareRecord.objects.create(
+                community=community, person=person, tag=tag, note=note.strip()
+            )
+            audit.record(
+                actor,
+                "people.care_tag.add",
+                record,
+                community_id=community.pk,
+                changes={"tag": [None, tag]},
+            )
+    except IntegrityError as exc:  # added concurrently by another request
+        raise duplicate from exc
+    return record
+
+
+def do_remove_care_tag(actor: Actor, record: CareRecord) -> None:
+    """Remove a special-care tag; needs ``person.care_manage``."""
+    actor.require("person.care_manage", record.community_id)
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "people.care_tag.remove",
+            record,
+            community_id=record.community_id,
+            changes={"tag": [record.tag, None], "person": [record.person_id, None]},
+        )
+        record.delete()

@@ -10,3 +10,7 @@ class PeopleConfig(AppConfig):
     name = "linli.people"
     label = "people"
     verbose_name = _("人员")
+
+    def ready(self) -> None:
+        """Register the app's background tasks with the worker."""
+        from linli.people import tasks  # noqa: F401

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, Prefetch, QuerySet, Value, When
+from django.utils import timezone
 
 from linli.core import errors
 from linli.core.tenancy import Actor, ScopedQuerySet
-from linli.people.models import Membership, Person, PopulationChange, Residency
+from linli.people.choices import Kinship
+from linli.people.models import (
+    CareRecord,
+    Household,
+    Membership,
+    Person,
+    PopulationChange,
+    Residency,
+    Tenancy,
+    Vehicle,
+)
+from linli.people.vehicles import normalise_plate
+from linli.places.models import Room
 
 
 def list_people(
@@ -118,3 +132,160 @@ def list_population_changes(
     if kind:
         qs = qs.filter(kind=kind)
     return qs
+
+
+def get_room(actor: Actor, room_id: int, perm: str = "person.view") -> Room:
+    """Return a room in a community where the actor holds ``perm``, or raise ``NotFound``."""
+    return Room.objects.restrict(actor, perm).one_or_404(room_id)
+
+
+def get_residency(actor: Actor, residency_id: int) -> Residency:
+    """Return one visible residency or raise :class:`NotFound`."""
+    return (
+        Residency.objects.restrict(actor, "person.view")
+        .select_related("household", "person")
+        .one_or_404(residency_id)
+    )
+
+
+def list_households(
+    actor: Actor,
+    *,
+    community_id: int | None = None,
+    room_id: int | None = None,
+    include_dissolved: bool = False,
+) -> ScopedQuerySet[Household]:
+    """Return the visible households, open ones only unless ``include_dissolved``."""
+    qs = Household.objects.restrict(actor, "person.view").select_related("head", "room")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if room_id is not None:
+        qs = qs.filter(room_id=room_id)
+    if not include_dissolved:
+        qs = qs.filter(dissolved_on__isnull=True)
+    return qs
+
+
+def get_household(actor: Actor, household_id: int) -> Household:
+    """Return one visible household with its current members (``members``), or 404."""
+    head_first = Case(When(kinship=Kinship.HEAD, then=Value(0)), default=Value(1))
+    return (
+        Household.objects.restrict(actor, "person.view")
+        .select_related("head", "room")
+        .prefetch_related(
+            Prefetch(
+                "residencies",
+                queryset=Residency.objects.filter(date_to__isnull=True)
+                .select_related("person")
+                .order_by(head_first, "date_from", "id"),
+                to_attr="members",
+            )
+        )
+        .one_or_404(household_id)
+    )
+
+
+TENANCY_STATUSES = ("", "open", "expiring", "overdue", "ended")
+
+
+def list_tenancies(
+    actor: Actor,
+    *,
+    community_id: int | None = None,
+    room_id: int | None = None,
+    status: str = "",
+    within_days: int = 30,
+    today: dt.date | None = None,
+) -> ScopedQuerySet[Tenancy]:
+    """Return visible rental registrations, soonest lease end first.
+
+    ``status``: ``open`` (not ended), ``expiring`` (open, lease ending within
+    ``within_days`` from today, today included), ``overdue`` (open, lease ended before
+    today), ``ended``; empty for all.
+    """
+    if status not in TENANCY_STATUSES:
+        raise errors.ValidationFailed(
+            details={"status": [f"one of {', '.join(TENANCY_STATUSES[1:])}"]},
+            code="invalid_status",
+        )
+    today = today or timezone.localdate()
+    qs = Tenancy.objects.restrict(actor, "person.view").select_related("room", "landlord")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if room_id is not None:
+        qs = qs.filter(room_id=room_id)
+    if status == "ended":
+        return qs.filter(ended_on__isnull=False)
+    if status:
+        qs = qs.filter(ended_on__isnull=True)
+    if status == "expiring":
+        qs = qs.filter(date_to__gte=today, date_to__lte=today + dt.timedelta(days=within_days))
+    elif status == "overdue":
+        qs = qs.filter(date_to__lt=today)
+    return qs
+
+
+def get_tenancy(actor: Actor, tenancy_id: int) -> Tenancy:
+    """Return one visible tenancy with its tenants' residencies (``tenants``), or 404."""
+    return (
+        Tenancy.objects.restrict(actor, "person.view")
+        .select_related("room", "landlord")
+        .prefetch_related(
+            Prefetch(
+                "residencies",
+                queryset=Residency.objects.select_related("person").order_by("date_from", "id"),
+                to_attr="tenants",
+            )
+        )
+        .one_or_404(tenancy_id)
+    )
+
+
+def list_vehicles(
+    actor: Actor, *, community_id: int | None = None, owner_id: int | None = None, q: str = ""
+) -> ScopedQuerySet[Vehicle]:
+    """Return visible vehicles; ``q`` matches the plate (separators and case ignored)."""
+    qs = Vehicle.objects.restrict(actor, "person.view").select_related("owner")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    if q:
+        qs = qs.filter(plate__contains=normalise_plate(q))
+    return qs
+
+
+def get_vehicle(actor: Actor, vehicle_id: int) -> Vehicle:
+    """Return one visible vehicle or raise :class:`NotFound`."""
+    return Vehicle.objects.restrict(actor, "person.view").one_or_404(vehicle_id)
+
+
+def list_care_records(
+    actor: Actor,
+    *,
+    community_id: int | None = None,
+    person_id: int | None = None,
+    tag: str = "",
+) -> ScopedQuerySet[CareRecord]:
+    """Return special-care tags; only ``person.care_view`` holders see any.
+
+    An actor holding the permission nowhere (or not on ``community_id``) is refused
+    rather than shown an empty list, so no other role mistakes "hidden" for "none".
+    """
+    if community_id is not None:
+        actor.require("person.care_view", community_id)
+    elif actor.community_ids("person.care_view") == frozenset():
+        raise errors.PermissionDenied()
+    qs = CareRecord.objects.restrict(actor, "person.care_view").select_related("person")
+    if community_id is not None:
+        qs = qs.filter(community_id=community_id)
+    if person_id is not None:
+        qs = qs.filter(person_id=person_id)
+    if tag:
+        qs = qs.filter(tag=tag)
+    return qs
+
+
+def get_care_record(actor: Actor, record_id: int) -> CareRecord:
+    """Return one special-care tag the actor may see or raise :class:`NotFound`."""
+    return CareRecord.objects.restrict(actor, "person.care_view").one_or_404(record_id)
