@@ -66,7 +66,8 @@ class ConsoleForm(forms.Form):
     def _choices(self, name: str, choices: list[tuple[str, Any]]) -> None:
         """Set the choices of a choice field built at request time (e.g. translated)."""
         field = self.fields[name]
-        assert isinstance(field, forms.ChoiceField)
+        if not isinstance(field, forms.ChoiceField):
+            raise TypeError(f"{name} is not a choice field")
         field.choices = choices
 
     def is_valid(self) -> bool:
@@ -364,3 +365,31 @@ class MoveOutForm(ConsoleForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["date_to"].initial = timezone.localdate()
+
+
+class BuildingForm(ConsoleForm):
+    """Change a building's name, floor counts and footprint."""
+
+    name = forms.CharField(label=gettext_lazy("名称"), max_length=100, required=False)
+    floors_above = forms.IntegerField(label=gettext_lazy("地上层数"), min_value=1, max_value=200)
+    floors_below = forms.IntegerField(label=gettext_lazy("地下层数"), min_value=0, max_value=20)
+    footprint = forms.CharField(
+        label=gettext_lazy("轮廓 (GeoJSON)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text=gettext_lazy("WGS 84 经纬度的 Polygon；留空表示没有轮廓。"),
+    )
+
+    def clean_footprint(self) -> dict[str, Any] | None:
+        """Parse the footprint text as JSON."""
+        return _geojson(self.cleaned_data["footprint"])
+
+
+class RoomForm(ConsoleForm):
+    """Change a room's floor, area and use."""
+
+    floor = forms.IntegerField(label=gettext_lazy("楼层"), min_value=-20, max_value=200)
+    area = forms.DecimalField(
+        label=gettext_lazy("面积 (m²)"), required=False, min_value=0, max_digits=8, decimal_places=2
+    )
+    use = forms.ChoiceField(label=gettext_lazy("用途"), choices=RoomUse.choices)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from linli.console.views import access, audit, people, place_forms, places, shell
+from linli.console.views import access, audit, people, place_forms, places, residents, shell
 
 app_name = "console"
 
@@ -23,6 +23,8 @@ urlpatterns = [
     path(
         "communities/<int:community_id>/rooms/export.xlsx", places.room_export, name="room_export"
     ),
+    path("communities/<int:community_id>/tree/", places.community_tree, name="community_tree"),
+    path("rooms/<int:room_id>/", places.room_detail, name="room"),
     path(
         "communities/<int:community_id>/buildings/new/",
         place_forms.building_generate,
@@ -43,7 +45,12 @@ urlpatterns = [
     path("people/", people.person_list, name="people"),
     path("people/<int:person_id>/", people.person_detail, name="person"),
     path("people/<int:person_id>/reveal/", people.person_reveal, name="person_reveal"),
+    path("people/<int:person_id>/photo/", people.person_photo, name="person_photo"),
     path("population/", people.population_changes, name="population"),
+    path("population/export.xlsx", people.population_export, name="population_export"),
+    path("statistics/", people.population_stats, name="population_stats"),
+    path("tenancies/", people.tenancy_list, name="tenancies"),
+    path("me/household/", residents.my_household, name="my_household"),
     path("organisations/", access.organisation_list, name="organisations"),
     path("grants/", access.grant_list, name="grants"),
     path("grants/<int:grant_id>/", access.grant_detail, name="grant"),

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.console import components
-from linli.console.forms import AreaForm, BuildingGenerateForm
+from linli.console.forms import AreaForm, BuildingForm, BuildingGenerateForm, RoomForm, geojson_text
 from linli.console.views.common import console_actor
 from linli.core import errors
 from linli.places import actions, selectors
@@ -116,3 +116,107 @@ def area_delete(request: HttpRequest, community_id: int, area_id: int) -> HttpRe
     actions.do_delete_area(actor, area)
     messages.success(request, _("区域已删除。"))
     return redirect("console:areas", community_id=area.community_id)
+
+
+@login_required
+def building_edit(request: HttpRequest, building_id: int) -> HttpResponse:
+    """Change a building (needs ``place.manage``)."""
+    actor = console_actor(request)
+    building = selectors.get_building(actor, building_id)
+    actor.require("place.manage", building.community_id)
+    if request.method == "POST":
+        form = BuildingForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            if form.attempt(lambda: actions.do_update_building(actor, building, **data)):
+                messages.success(request, _("楼栋已保存。"))
+                return redirect("console:community", community_id=building.community_id)
+            building = selectors.get_building(actor, building_id)
+    else:
+        form = BuildingForm(
+            initial={
+                "name": building.name,
+                "floors_above": building.floors_above,
+                "floors_below": building.floors_below,
+                "footprint": geojson_text(building.footprint),
+            }
+        )
+    return render(
+        request,
+        "console/places/place_form.html",
+        {
+            "form": form,
+            "community": selectors.get_community(actor, building.community_id),
+            "title": _("编辑楼栋"),
+            "subject": str(building),
+            "delete_url": "console:building_delete",
+            "delete_id": building.pk,
+        },
+        status=form.error_status,
+    )
+
+
+@login_required
+@require_POST
+def building_delete(request: HttpRequest, building_id: int) -> HttpResponse:
+    """Delete a building with its units and rooms, unless anyone's records use them."""
+    actor = console_actor(request)
+    building = selectors.get_building(actor, building_id)
+    try:
+        actions.do_delete_building(actor, building)
+    except errors.Conflict as exc:
+        messages.error(request, str(exc.message))
+        return redirect("console:building_edit", building_id=building.pk)
+    messages.success(request, _("楼栋已删除。"))
+    return redirect("console:community", community_id=building.community_id)
+
+
+@login_required
+def room_edit(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Change a room's floor, area and use (needs ``place.manage``)."""
+    actor = console_actor(request)
+    room = selectors.get_room(actor, room_id)
+    actor.require("place.manage", room.community_id)
+    if request.method == "POST":
+        form = RoomForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            if form.attempt(lambda: actions.do_update_room(actor, room, **data)) is not None:
+                messages.success(request, _("房屋已保存。"))
+                return redirect("console:room", room_id=room.pk)
+            room = selectors.get_room(actor, room_id)
+    else:
+        form = RoomForm(initial={"floor": room.floor, "area": room.area, "use": room.use})
+    return render(
+        request,
+        "console/places/place_form.html",
+        {
+            "form": form,
+            "community": selectors.get_community(actor, room.community_id),
+            "title": _("编辑房屋"),
+            "subject": _("%(building)s号楼%(unit)s单元%(room)s室")
+            % {
+                "building": room.unit.building.number,
+                "unit": room.unit.number,
+                "room": room.number,
+            },
+            "delete_url": "console:room_delete",
+            "delete_id": room.pk,
+        },
+        status=form.error_status,
+    )
+
+
+@login_required
+@require_POST
+def room_delete(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Delete a room, unless anyone's records use it."""
+    actor = console_actor(request)
+    room = selectors.get_room(actor, room_id)
+    try:
+        actions.do_delete_room(actor, room)
+    except errors.Conflict as exc:
+        messages.error(request, str(exc.message))
+        return redirect("console:room_edit", room_id=room.pk)
+    messages.success(request, _("房屋已删除。"))
+    return redirect("console:community", community_id=room.community_id)
