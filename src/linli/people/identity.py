@@ -28,6 +28,16 @@ class ResidentId:
     sex: str
 
 
+def _has_date(number: str) -> bool:
+    """Say whether digits 7-14 of an ID number form a calendar date (stdnum reports an
+    impossible date and an unknown region with the same exception)."""
+    try:
+        ric.get_birth_date(number)
+    except StdnumError:
+        return False
+    return True
+
+
 def parse_resident_id(raw: str) -> ResidentId:
     """Validate an 18-digit resident ID (checksum, birth date); raise ``ValidationFailed``."""
     number = ric.compact(raw or "")
@@ -41,9 +51,9 @@ def parse_resident_id(raw: str) -> ResidentId:
         reason = str(exc).lower()
         if "checksum" in reason:
             message, code = _("身份证号码校验位错误。"), "id_number_checksum"
-        elif isinstance(exc, InvalidComponent):
+        elif isinstance(exc, InvalidComponent) and _has_date(number):
             message, code = _("身份证号码中的地区码无效。"), "id_number_region"
-        elif "date" in reason:
+        elif isinstance(exc, InvalidComponent) or "date" in reason:
             message, code = _("身份证号码中的出生日期无效。"), "id_number_birth_date"
         else:
             message, code = _("身份证号码格式错误。"), "id_number_format"
