@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from linli.console import svg
+from linli.people.browse import EXPIRY_DAYS
 from linli.places.models import Building, Community
 
 PER_PAGE = 25
@@ -176,6 +177,12 @@ def change_rows(changes: Any) -> list[Change]:
         else:
             out.append(Change(str(name), "", _show(pair)))
     return out
+
+
+def lease_days(today: dt.date | None = None) -> dict[str, dt.date]:
+    """Return ``today`` and ``soon`` (30 days on) for ``console/tenancies/state.html``."""
+    day = today or timezone.localdate()
+    return {"today": day, "soon": day + dt.timedelta(days=EXPIRY_DAYS)}
 
 
 # -- charts and maps ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from linli.console.forms import CommunityForm, geojson_text
 from linli.console.views.common import community_overview, console_actor
 from linli.core import errors
 from linli.core.tabular import template_xlsx
+from linli.people import browse
 from linli.places import actions, imports, selectors
 
 COMMUNITY_FIELDS = ("name", "code", "address", "division_code", "created_at", "updated_at")
@@ -52,6 +53,51 @@ def community_detail(request: HttpRequest, community_id: int) -> HttpResponse:
             "rooms_by_use": overview.rooms_by_use,
             "can_change": actor.can("community.change", community.pk),
             "can_manage_places": actor.can("place.manage", community.pk),
+        },
+    )
+
+
+@login_required
+def community_tree(request: HttpRequest, community_id: int) -> HttpResponse:
+    """Show a community's buildings, units and rooms as a collapsible tree with occupancy."""
+    actor = console_actor(request)
+    community = selectors.get_community(actor, community_id, perm="place.view")
+    tree = browse.community_tree(actor, community.pk)
+    return render(
+        request,
+        "console/communities/tree.html",
+        {
+            "community": community,
+            "tree": [(node, components.building_label(node.building)) for node in tree],
+            "show_residents": actor.can("person.view", community.pk),
+            "room_count": sum(node.rooms for node in tree),
+            "occupied_count": sum(node.occupied for node in tree),
+            "resident_count": sum(node.residents for node in tree),
+        },
+    )
+
+
+ROOM_FIELDS = ("number", "floor", "area", "use")
+
+
+@login_required
+def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Show a room: its details, residents by household, past residents and tenancies."""
+    actor = console_actor(request)
+    room = browse.get_room(actor, room_id)
+    show_people = actor.can("person.view", room.community_id)
+    return render(
+        request,
+        "console/communities/room.html",
+        {
+            "room": room,
+            "community": room.community,
+            "building_label": components.building_label(room.unit.building),
+            "fields": components.describe(room, ROOM_FIELDS),
+            "show_people": show_people,
+            "residents": browse.room_residents(actor, room) if show_people else None,
+            "tenancies": list(browse.room_tenancies(actor, room)) if show_people else [],
+            **components.lease_days(),
         },
     )
 
