@@ -492,6 +492,13 @@ def do_start_residency(
     return residency
 
 
+def _fresh_household(residency: Residency) -> Household | None:
+    """Read a residency's household from the database (the caller's copy may be stale)."""
+    if residency.household_id is None:
+        return None
+    return Household.objects.filter(pk=residency.household_id).first()
+
+
 def _household_members(household: Household) -> QuerySet[Residency]:
     """Return the running residencies of a household."""
     return Residency.objects.filter(household=household, date_to__isnull=True)
@@ -565,8 +572,9 @@ def do_end_residency(
             ChangeKind.TENANCY_END if residency.relation == Relation.TENANT else ChangeKind.MOVE_OUT
         )
         _record_change(actor, residency, kind, date_to, source)
-        if residency.household is not None:
-            _after_leaving(actor, residency.household, residency, date_to, source)
+        household = _fresh_household(residency)
+        if household is not None:
+            _after_leaving(actor, household, residency, date_to, source)
         audit.record(
             actor,
             "people.residency.end",
@@ -610,7 +618,7 @@ def do_change_household(
             raise errors.Conflict(_("此人已在该户。"), code="household_unchanged")
         if kinship not in Kinship.values or kinship == Kinship.HEAD:
             raise errors.ValidationFailed(details={"kinship": [_("请选择与户主关系。")]})
-    former = residency.household
+    former = _fresh_household(residency)
     if (
         household is None
         and former is not None
@@ -660,6 +668,7 @@ def do_set_household_head(
     """Make a member the head of their household (变更户主); the former head gets a kinship."""
     actor.require("person.manage", household.community_id)
     check_source(source)
+    household.refresh_from_db(fields=["head", "dissolved_on"])  # the caller's copy may be stale
     if residency.household_id != household.pk or residency.date_to is not None:
         raise errors.ValidationFailed(
             details={"person": [_("此人不是该户的现有成员。")]}, code="not_a_member"
@@ -703,7 +712,8 @@ def do_set_kinship(
         raise errors.Conflict(_("该居住关系已经结束。"), code="residency_already_ended")
     if kinship not in Kinship.values or kinship == Kinship.HEAD:
         raise errors.ValidationFailed(details={"kinship": [_("请选择与户主关系。")]})
-    if residency.household is None or residency.household.head_id == residency.person_id:
+    household = _fresh_household(residency)
+    if household is None or household.head_id == residency.person_id:
         raise errors.ValidationFailed(
             details={"kinship": [_("户主的关系请通过变更户主修改。")]}, code="is_head"
         )
