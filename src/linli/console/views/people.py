@@ -250,7 +250,7 @@ def population_stats(request: HttpRequest) -> HttpResponse:
     if figures.months is not None:
         months = components.line_chart(
             _("近 12 个月人口变动"),
-            [(_month_label(m.month), m.total) for m in figures.months],
+            [(f"{m.month:%Y-%m}", m.total) for m in figures.months],
             unit=_("次"),
         )
     return render(

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -63,12 +64,23 @@ def community_tree(request: HttpRequest, community_id: int) -> HttpResponse:
     actor = console_actor(request)
     community = selectors.get_community(actor, community_id, perm="place.view")
     tree = browse.community_tree(actor, community.pk)
+
+    def room_url(pk: int) -> str:
+        return reverse("console:room", args=[pk])
+
     return render(
         request,
         "console/communities/tree.html",
         {
             "community": community,
-            "tree": [(node, components.building_label(node.building)) for node in tree],
+            "tree": [
+                (
+                    node,
+                    components.building_label(node.building),
+                    [(unit, components.room_floors(unit.rooms, room_url)) for unit in node.units],
+                )
+                for node in tree
+            ],
             "show_residents": actor.can("person.view", community.pk),
             "room_count": sum(node.rooms for node in tree),
             "occupied_count": sum(node.occupied for node in tree),
