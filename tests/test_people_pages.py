@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from stdnum.cn import ric
 
+from linli.console import components
 from linli.core.actions import do_create_user, do_give_grant
 from linli.core.choices import Role
 from linli.core.models import AuditLog, User
@@ -28,6 +29,7 @@ from linli.people.actions import (
     do_start_residency,
     do_update_person,
 )
+from linli.people.browse import RoomNode
 from linli.people.choices import CareTag, Kinship, RegistrationCategory, Relation
 from linli.people.models import Person, Tenancy
 from linli.people.tenancies import do_register_tenancy
@@ -401,3 +403,11 @@ def test_navigation_offers_statistics_and_rentals_to_staff(estate: Estate, login
     assert 'id="nav-statistics"' in page and 'id="nav-tenancies"' in page
     page = html(login(estate.resident).get("/"))
     assert 'id="nav-statistics"' not in page and 'id="nav-tenancies"' not in page
+
+
+def test_room_tiles_escape_room_numbers(world: World) -> None:
+    room = Room(pk=7, number='<b onclick="x">1</b>', floor=1, use="rental")
+    ((floor, tiles),) = components.room_floors([RoomNode(room, 3)], lambda pk: f"/rooms/{pk}/")
+    assert floor == 1
+    assert "<b onclick" not in tiles and "&lt;b onclick=&quot;x&quot;&gt;" in tiles
+    assert 'href="/rooms/7/"' in tiles and 'data-use="rental"' in tiles and ">3</span>" in tiles
