@@ -18,6 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.tenancy import Actor
+from linli.people import selectors
 from linli.people.models import (
     CareRecord,
     Household,
@@ -261,38 +262,23 @@ class TenancyState(models.TextChoices):
     ENDED = "ended", _("已退租")
 
 
-def _state_filter(state: str, today: dt.date) -> Q:
-    soon = today + dt.timedelta(days=EXPIRY_DAYS)
-    running = Q(ended_on__isnull=True)
-    filters: dict[str, Q] = {
-        TenancyState.OPEN: running,
-        TenancyState.EXPIRING: running & Q(date_to__gte=today, date_to__lte=soon),
-        TenancyState.OVERDUE: running & Q(date_to__lt=today),
-        TenancyState.ENDED: Q(ended_on__isnull=False),
-    }
-    return filters.get(state, Q())
-
-
 def list_tenancies(
     actor: Actor, *, community_id: int | None, state: str = "", today: dt.date
 ) -> QuerySet[Tenancy]:
-    """Return rental registrations, soonest lease end first, with their current tenants.
+    """Return rental registrations for the list page: running ones first, soonest lease end
+    first, with their rooms' addresses and the number of current tenants (``tenants``).
 
-    ``state`` is a :class:`TenancyState` value ("" for all): running (``open``), ending
-    within 30 days (``expiring``), past their lease end but not ended (``overdue``).
+    ``state`` is a :class:`TenancyState` value ("" for all), with the meaning of
+    :func:`linli.people.selectors.list_tenancies`.
     """
-    qs = (
-        Tenancy.objects.restrict(actor, "person.view")
-        .filter(_state_filter(state, today))
-        .select_related("room__unit__building", "landlord")
-        .annotate(
-            tenants=Count("residencies", filter=Q(residencies__date_to__isnull=True)),
+    return (
+        selectors.list_tenancies(
+            actor, community_id=community_id, status=state, within_days=EXPIRY_DAYS, today=today
         )
+        .select_related("room__unit__building", "landlord")
+        .annotate(tenants=Count("residencies", filter=Q(residencies__date_to__isnull=True)))
         .order_by(models.F("ended_on").desc(nulls_first=True), "date_to", "id")
     )
-    if community_id is not None:
-        qs = qs.filter(community_id=community_id)
-    return qs
 
 
 @dataclass(frozen=True)
@@ -313,14 +299,17 @@ class LeaseAlerts:
 
 def lease_alerts(actor: Actor, community_id: int, *, today: dt.date, limit: int = 5) -> LeaseAlerts:
     """Return the leases of a community that end within 30 days or are overdue."""
-    base = list_tenancies(actor, community_id=community_id, today=today)
-    counts = base.order_by().aggregate(
-        expiring=Count("id", filter=_state_filter(TenancyState.EXPIRING, today), distinct=True),
-        overdue=Count("id", filter=_state_filter(TenancyState.OVERDUE, today), distinct=True),
-    )
+
+    def count(state: str) -> int:
+        return list_tenancies(actor, community_id=community_id, state=state, today=today).count()
+
     soon = today + dt.timedelta(days=EXPIRY_DAYS)
-    due = base.filter(ended_on__isnull=True, date_to__lte=soon)
-    return LeaseAlerts(counts["expiring"], counts["overdue"], list(due[:limit]), today, soon)
+    due = list_tenancies(
+        actor, community_id=community_id, state=TenancyState.OPEN, today=today
+    ).filter(date_to__lte=soon)
+    return LeaseAlerts(
+        count(TenancyState.EXPIRING), count(TenancyState.OVERDUE), list(due[:limit]), today, soon
+    )
 
 
 # -- a resident's own household (我的家庭) ---------------------------------------------------
