@@ -477,3 +477,27 @@ def test_source_is_recorded(
     ]
     with pytest.raises(errors.ValidationFailed):
         register(system, rooms[1], world, [people[1]], source="fax")
+
+
+def test_the_seeded_community_has_rentals_due_for_reminders(db: None) -> None:
+    from linli.people.models import CareRecord, Vehicle
+    from linli.people.vehicles import parse_plate
+    from linli.seed import age_on, seed_community
+
+    summary = seed_community(residents=150, seed=11, code="rentals")
+    today = dt.date.today()  # noqa: DTZ011 (the seed dates leases from the local today)
+    rentals = Tenancy.objects.filter(community=summary.community)
+    assert rentals.count() == summary.tenancies >= 4
+    assert rentals.filter(date_to__lt=today).count() == 1
+    assert (
+        rentals.filter(date_to__gte=today, date_to__lte=today + dt.timedelta(days=30)).count() == 3
+    )
+    tenants = Residency.objects.filter(tenancy__in=rentals)
+    assert tenants.exists() and set(tenants.values_list("relation", flat=True)) == {"tenant"}
+    assert tasks.send_tenancy_reminders(today) == 4
+    vehicles = Vehicle.objects.filter(community=summary.community)
+    assert vehicles.count() == summary.vehicles > 0
+    assert all(parse_plate(v.plate).kind == v.plate_kind for v in vehicles)
+    tagged = CareRecord.objects.filter(community=summary.community).select_related("person")
+    assert tagged.count() == summary.care_tags
+    assert all(c.person.birth_date and age_on(c.person.birth_date, today) >= 70 for c in tagged)

@@ -17,12 +17,21 @@ from django.db import transaction
 from stdnum.cn import ric
 from tqdm import tqdm
 
+from linli.core import errors
 from linli.core.actions import do_create_organisation, do_create_user, do_give_grant
 from linli.core.choices import OrganisationType, Role
 from linli.core.models import Organisation, User
 from linli.core.tenancy import Actor
-from linli.people.actions import do_register_person, do_start_residency
-from linli.people.choices import ChangeSource, RegistrationCategory, Relation
+from linli.people.actions import (
+    do_add_care_tag,
+    do_register_person,
+    do_register_vehicle,
+    do_start_residency,
+)
+from linli.people.choices import CareTag, ChangeSource, Kinship, RegistrationCategory, Relation
+from linli.people.models import Person
+from linli.people.tenancies import do_register_tenancy
+from linli.people.vehicles import AUTHORITY_LETTERS
 from linli.places.actions import (
     do_create_building,
     do_create_community,
@@ -85,6 +94,27 @@ def mobile(rng: random.Random) -> str:
     return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(0, 10**8):08d}"
 
 
+def plate_number(rng: random.Random) -> str:
+    """Return a plausible Hangzhou plate: 浙A, then an ordinary or (1 in 5) new-energy serial."""
+    digits = "0123456789"
+    if rng.random() < 0.2:
+        serial = (
+            rng.choice("DF")
+            + rng.choice(digits + "ABCDEFGHJK")
+            + "".join(rng.choice(digits) for _ in range(4))
+        )
+    else:
+        serial = "".join(rng.choice(digits) for _ in range(5))
+        for position in rng.sample(range(5), rng.choice((0, 1, 1, 2))):
+            serial = serial[:position] + rng.choice(AUTHORITY_LETTERS) + serial[position + 1 :]
+    return "浙A" + serial
+
+
+def age_on(birth: dt.date, today: dt.date) -> int:
+    """Return the age in whole years on ``today``."""
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
 def birth_date(rng: random.Random, today: dt.date) -> dt.date:
     """Return a birth date for an age between 0 and 95, weighted towards adults."""
     age = min(95, max(0, int(rng.gauss(40, 20))))
@@ -99,13 +129,18 @@ class SeedSummary:
     buildings: int = 0
     rooms: int = 0
     residents: int = 0
+    tenancies: int = 0
+    vehicles: int = 0
+    care_tags: int = 0
     staff: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
         """Return a one-paragraph summary."""
         return (
             f"community {self.community.name} ({self.community.code}): {self.buildings} buildings, "
-            f"{self.rooms} rooms, {self.residents} residents, {len(self.staff)} staff accounts"
+            f"{self.rooms} rooms, {self.residents} residents, {self.tenancies} rentals, "
+            f"{self.vehicles} vehicles, {self.care_tags} care tags, "
+            f"{len(self.staff)} staff accounts"
         )
 
 
@@ -213,19 +248,23 @@ def seed_community(
     summary.buildings = n_buildings
     summary.rooms = len(all_rooms)
 
-    # Residents: households of 1-5 people, the first the owner or a tenant.
+    # Residents: households of 1-5 people, the first the owner or (about 8% of rooms) the
+    # first tenant of a registered rental (出租屋登记) let by an owner of another flat.
     today = dt.date.today()  # noqa: DTZ011 (a calendar date in the local sense)
     bar = tqdm(total=residents, desc="residents", disable=not progress, unit="person")
     rooms_iter = iter(rng.sample(all_rooms, len(all_rooms)))
-    made = 0
+    owners: list[Person] = []
+    made = households = 0
     while made < residents:
         room = next(rooms_iter, None)
         if room is None:
             break
         size = min(residents - made, rng.choice((1, 2, 2, 3, 3, 3, 4, 5)))
-        tenant = rng.random() < 0.2
+        tenant = households % 12 == 6  # one room in twelve: about 8%
+        households += 1
         moved_in = today - dt.timedelta(days=rng.randrange(30, 3650))
         with transaction.atomic():
+            household: list[tuple[Person, dt.date, str]] = []
             for i in range(size):
                 birth = birth_date(rng, today)
                 male = rng.random() < 0.5
@@ -245,26 +284,102 @@ def seed_community(
                     except Exception as exc:  # a rare duplicate synthetic number: draw again
                         if getattr(exc, "code", "") != "duplicate_id_number":
                             raise
-                relation = (
-                    (Relation.TENANT if tenant else Relation.OWNER)
-                    if i == 0
-                    else (Relation.TENANT if tenant else Relation.FAMILY)
-                )
                 category = rng.choices(list(RegistrationCategory), weights=(50, 30, 18, 2))[0]
+                household.append((person, birth, category))
+                if tenant:
+                    continue
                 do_start_residency(
                     system,
                     person,
                     room,
-                    relation=relation,
+                    relation=Relation.OWNER if i == 0 else Relation.FAMILY,
                     date_from=moved_in,
                     category=category,
+                    kinship=_kinship(i, male),
                     source=ChangeSource.SYSTEM,
                 )
+            if tenant:
+                do_register_tenancy(
+                    system,
+                    room,
+                    landlord=rng.choice(owners) if owners else None,
+                    tenants=[(p, category) for p, _b, category in household],
+                    date_from=moved_in,
+                    date_to=_lease_end(rng, summary.tenancies, today),
+                    note="",
+                    source=ChangeSource.SYSTEM,
+                )
+                summary.tenancies += 1
+            else:
+                owners.append(household[0][0])
+            summary.vehicles += _vehicles(system, rng, community, household[0][0])
+            summary.care_tags += _care_tags(system, rng, community, household, today)
         made += size
         bar.update(size)
     bar.close()
     summary.residents = made
     return summary
+
+
+def _kinship(i: int, male: bool) -> str:
+    """Return a plausible relation to the head for the ``i``-th member of an owner's family."""
+    if i == 0:
+        return Kinship.HEAD
+    if i == 1:
+        return Kinship.SPOUSE
+    return Kinship.SON if male else Kinship.DAUGHTER
+
+
+def _lease_end(rng: random.Random, k: int, today: dt.date) -> dt.date:
+    """Return the lease end of the ``k``-th rental: the first overdue, the next three within
+    30 days (so the demo shows its reminders), the rest months ahead."""
+    if k == 0:
+        return today - dt.timedelta(days=rng.randrange(3, 20))
+    if k <= 3:
+        return today + dt.timedelta(days=rng.randrange(3, 29))
+    return today + dt.timedelta(days=rng.randrange(45, 540))
+
+
+def _vehicles(system: Actor, rng: random.Random, community: Community, owner: Person) -> int:
+    """Give about 30% of households a car (a few two), owned by the first member."""
+    if rng.random() >= 0.3:
+        return 0
+    made = 0
+    for _ in range(1 if rng.random() < 0.85 else 2):
+        for _attempt in range(5):
+            try:
+                do_register_vehicle(
+                    system, owner, community, plate_number(rng), rng.choice(("", "", "白色轿车"))
+                )
+            except errors.Conflict:  # a plate drawn twice: draw again
+                continue
+            made += 1
+            break
+    return made
+
+
+def _care_tags(
+    system: Actor,
+    rng: random.Random,
+    community: Community,
+    household: list[tuple[Person, dt.date, str]],
+    today: dt.date,
+) -> int:
+    """Tag some elderly residents for special care: those living alone, and a few others."""
+    made = 0
+    for person, birth, _category in household:
+        age = age_on(birth, today)
+        if age < 70:
+            continue
+        if len(household) == 1:
+            tag = CareTag.ELDERLY_ALONE
+        elif rng.random() < 0.3:
+            tag = rng.choice((CareTag.EMPTY_NEST, CareTag.DISABLED, CareTag.SERIOUS_ILLNESS))
+        else:
+            continue
+        do_add_care_tag(system, person, community, tag=tag)
+        made += 1
+    return made
 
 
 DEMO_CODE = "demo"
