@@ -234,3 +234,77 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}#{self.pk} {self.status}"
+
+
+class ImportJob(models.Model):
+    """A spreadsheet upload imported in the background by the worker (导入任务).
+
+    The upload is stored sealed (it may hold ID numbers) until the job finishes, then
+    deleted. ``total`` and ``done`` are the rows to write and written when the job ended;
+    while it runs, live progress is kept outside the database (see :mod:`linli.core.jobs`),
+    because an all-or-nothing import writes in one transaction. The report keeps each
+    problem's row, column key, value (personal data masked), reason and code.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("导入中")
+        DONE = "done", _("已完成")
+        REFUSED = "refused", _("文件被拒绝")
+        FAILED = "failed", _("失败")
+
+    scope_field = "community_id"
+
+    kind = models.CharField(_("类型"), max_length=64)
+    community = models.ForeignKey(
+        "places.Community", verbose_name=_("社区"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(_("操作者"), max_length=150)
+    mode = models.CharField(_("导入方式"), max_length=16)
+    filename = models.CharField(_("文件名"), max_length=200, blank=True, default="")
+    size = models.PositiveIntegerField(_("文件大小"), default=0)
+    upload_sealed = models.TextField(blank=True, default="")
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    total = models.PositiveIntegerField(_("待写入行数"), default=0)
+    done = models.PositiveIntegerField(_("已处理行数"), default=0)
+    read = models.PositiveIntegerField(_("读取行数"), default=0)
+    applied = models.PositiveIntegerField(_("新增或修改"), default=0)
+    unchanged = models.PositiveIntegerField(_("无变化"), default=0)
+    invalid = models.PositiveIntegerField(_("有问题的行"), default=0)
+    aborted = models.BooleanField(_("已撤销"), default=False)
+    message = models.TextField(_("说明"), blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=list, blank=True)
+    omitted = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["community", "created_by", "created_at"], name="importjob_mine")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}#{self.pk} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        """Tell whether the job has ended, one way or another."""
+        return self.status in (self.Status.DONE, self.Status.REFUSED, self.Status.FAILED)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether every row was imported without a problem."""
+        return self.status == self.Status.DONE and not self.invalid and not self.aborted
