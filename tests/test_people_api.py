@@ -599,3 +599,32 @@ def test_sealed_values_never_appear_in_responses(
         for secret in secrets:
             assert secret not in text
         assert "sealed" not in text and "hash" not in text
+
+
+def test_lists_do_not_grow_a_query_per_row(
+    world: World,
+    system: Actor,
+    manager: Client,
+    django_assert_max_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    building = do_create_building(system, world.a, number="9", floors_above=6)
+    unit = do_create_unit(system, building, number="1")
+    rooms = do_create_rooms(system, unit, [(f"{f}01", f, None, "residential") for f in range(1, 7)])
+    for i, room in enumerate(rooms):
+        person = actions.do_register_person(system, world.a, name=f"住户{i}", id_number=rid(10 + i))
+        actions.do_start_residency(
+            system, person, room, relation="owner", date_from=dt.date(2026, 1, 1)
+        )
+        actions.do_register_vehicle(system, person, world.a, f"浙A5000{i}")
+        actions.do_add_care_tag(system, person, world.a, tag="veteran")
+    household = Household.objects.first()
+    assert household is not None
+    for url in (
+        "/api/v1/households",
+        f"/api/v1/households/{household.pk}",
+        "/api/v1/vehicles",
+        "/api/v1/care-tags",
+        "/api/v1/tenancies",
+    ):
+        with django_assert_max_num_queries(8):
+            assert manager.get(url).status_code == 200
