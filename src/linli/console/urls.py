@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from linli.console.views import access, audit, people, place_forms, places, residents, shell
+from linli.console.views import (
+    access,
+    audit,
+    imports,
+    people,
+    place_forms,
+    places,
+    residents,
+    shell,
+)
 
 app_name = "console"
 
@@ -47,6 +56,7 @@ urlpatterns = [
     path("people/<int:person_id>/reveal/", people.person_reveal, name="person_reveal"),
     path("people/<int:person_id>/photo/", people.person_photo, name="person_photo"),
     path("population/", people.population_changes, name="population"),
+    *imports.routes,
     path("population/export.xlsx", people.population_export, name="population_export"),
     path("statistics/", people.population_stats, name="population_stats"),
     path("tenancies/", people.tenancy_list, name="tenancies"),
