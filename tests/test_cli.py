@@ -105,3 +105,53 @@ def test_demo_serves_a_seeded_console_from_an_empty_directory(tmp_path: Path) ->
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+def test_import_and_export_residents(tmp_path: Path) -> None:
+    import openpyxl
+
+    env = prod_env(tmp_path)
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    seeded = run(["seed", "--residents", "20", "--seed", "4", "--code", "c4", "-q"], env, tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+
+    masked = run(["export-residents", "--community", "c4", "-o", "masked.xlsx"], env, tmp_path)
+    assert masked.returncode == 0, masked.stderr
+    sheet = openpyxl.load_workbook(tmp_path / "masked.xlsx").worksheets[0]
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0][:3] == ["姓名", "证件类型", "证件号码"] and "*" in rows[1][2]
+
+    full = run(
+        ["export-residents", "--community", "c4", "--full", "-o", "full.xlsx"], env, tmp_path
+    )
+    assert full.returncode == 0 and "full ID numbers" in full.stdout
+    again = run(["import-residents", "full.xlsx", "--community", "c4"], env, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (
+        f"{len(rows) - 1} rows read: 0 imported or changed, {len(rows) - 1} unchanged"
+        in again.stdout
+    )
+
+    book = openpyxl.load_workbook(tmp_path / "full.xlsx")
+    data = book.worksheets[0]
+    first = [c.value for c in next(data.iter_rows(min_row=2, max_row=2))]
+    bad_id = "110105198001010010"  # wrong check digit
+    data.append([first[0], first[1], bad_id, None, *first[4:]])
+    book.save(tmp_path / "bad.xlsx")
+    bad_row = len(rows) + 1
+    refused = run(["import-residents", "bad.xlsx", "--community", "c4"], env, tmp_path)
+    assert refused.returncode == 1
+    assert f"row {bad_row}\t证件号码\t{bad_id}\t身份证号码校验位错误。" in refused.stdout
+    assert "nothing was imported" in refused.stdout
+
+    partial = run(
+        ["import-residents", "bad.xlsx", "--community", "c4", "--valid-only"], env, tmp_path
+    )
+    assert partial.returncode == 2, partial.stderr
+    assert "residents" in partial.stderr and f"{len(rows) - 1}/{len(rows) - 1}" in partial.stderr
+
+    (tmp_path / "people.csv").write_text("姓名,证件号码\n")
+    wrong = run(["import-residents", "people.csv", "--community", "c4"], env, tmp_path)
+    assert wrong.returncode == 1 and "不是 Excel 工作簿" in wrong.stderr
+    unknown = run(["import-residents", "full.xlsx", "--community", "nope"], env, tmp_path)
+    assert unknown.returncode == 1 and "no community" in unknown.stderr

@@ -1,4 +1,4 @@
-"""The ``linli`` command: serve, demo, migrate, createadmin, seed, worker, keys."""
+"""The ``linli`` command: serve, demo, migrate, createadmin, seed, worker, keys, residents."""
 
 from __future__ import annotations
 
@@ -83,6 +83,7 @@ def _serve(host: str, port: int, workers: int, *, embedded: bool) -> None:
         # Started inside the serving process, after the fork: no thread crosses a fork.
         from linli.core.worker import run_forever
 
+        _load_tasks()
         threading.Thread(target=run_forever, args=(stop, "embedded-worker"), daemon=True).start()
 
     def worker_exit(server: Any, worker: Any) -> None:
@@ -112,6 +113,11 @@ def _serve(host: str, port: int, workers: int, *, embedded: bool) -> None:
     Server().run()
 
 
+def _load_tasks() -> None:
+    """Register the task functions a worker runs besides the core housekeeping."""
+    import linli.core.jobs  # noqa: F401  (background imports)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     """Serve the console and API (WSGI, gunicorn); ``--all`` runs every role in one process."""
     _setup()
@@ -123,6 +129,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     _setup()
     from linli.core.worker import run_forever
 
+    _load_tasks()
     stop = threading.Event()
     try:
         run_forever(stop, worker_id=f"worker-{os.getpid()}")
@@ -170,6 +177,77 @@ def cmd_rotate_keys(args: argparse.Namespace) -> None:
         print(f"{label}: {n} re-encrypted")
 
 
+def _community(code: str) -> Any:
+    from linli.places.models import Community
+
+    community = Community.objects.filter(code=code).first()
+    if community is None:
+        sys.exit(f"linli: no community with code {code!r}")
+    return community
+
+
+def cmd_import_residents(args: argparse.Namespace) -> None:
+    """Import residents from an xlsx file; print the report; exit 1 if refused, 2 if partial."""
+    _setup()
+    from tqdm import tqdm
+
+    from linli.core import errors
+    from linli.core.tabular import FileRejected, Mode
+    from linli.core.tenancy import Actor
+    from linli.people.imports import import_residents
+
+    community = _community(args.community)
+    mode: Mode = "valid_only" if args.valid_only else "all_or_nothing"
+    bar = tqdm(total=0, unit="rows", desc="residents", disable=args.quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        result = import_residents(
+            Actor.system("cli:import-residents"), community, args.file, mode=mode, progress=progress
+        )
+    except FileRejected as exc:
+        bar.close()
+        sys.exit(f"linli: {args.file}: {exc.message}")
+    except (OSError, errors.LinliError) as exc:
+        bar.close()
+        sys.exit(f"linli: {exc}")
+    bar.close()
+    for problem in result.report.as_dicts():
+        value = problem["value"] or "-"
+        print(f"row {problem['row']}\t{problem['column'] or '-'}\t{value}\t{problem['reason']}")
+    if result.report.omitted:
+        print(f"... and {result.report.omitted} more problems")
+    print(
+        f"{result.read} rows read: {result.applied} imported or changed, "
+        f"{result.unchanged} unchanged, {result.invalid} with problems"
+    )
+    if not result.ok:
+        if mode == "all_or_nothing" or result.aborted:
+            print("nothing was imported (all or nothing); fix the rows above, or --valid-only")
+            sys.exit(1)
+        sys.exit(2)
+
+
+def cmd_export_residents(args: argparse.Namespace) -> None:
+    """Write a community's current residents to an xlsx file (masked unless --full)."""
+    _setup()
+    from linli.core.tenancy import Actor
+    from linli.people.imports import export_residents
+
+    community = _community(args.community)
+    data = export_residents(
+        Actor.system("cli:export-residents"), community, full=args.full, language=args.language
+    )
+    target = Path(args.output or f"{community.code}-residents.xlsx")
+    target.write_bytes(data)
+    what = "full ID numbers and phones" if args.full else "ID numbers and phones masked"
+    print(f"{target}: residents of {community.code} ({what})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``linli`` command."""
     parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) smart community")
@@ -213,6 +291,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("genkey", help="print a new LINLI_DATA_KEY entry")
     p.add_argument("--kid", default="k1")
     p.set_defaults(func=cmd_genkey)
+
+    p = sub.add_parser(
+        "import-residents",
+        help="import residents from an .xlsx file",
+        description="Import residents (住户) from an .xlsx file into a community. Exit status: "
+        "0 all rows imported, 1 refused (nothing imported), 2 some rows skipped (--valid-only).",
+    )
+    p.add_argument("file", help="the .xlsx file (see the console's template)")
+    p.add_argument("--community", required=True, help="community code")
+    p.add_argument(
+        "--valid-only",
+        action="store_true",
+        help="import the valid rows even if others have problems",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import_residents)
+
+    p = sub.add_parser("export-residents", help="export a community's residents to .xlsx")
+    p.add_argument("--community", required=True, help="community code")
+    p.add_argument("-o", "--output", help="file to write (default: <code>-residents.xlsx)")
+    p.add_argument(
+        "--full", action="store_true", help="full ID numbers and phones (audited; reads back)"
+    )
+    p.add_argument("--language", default="zh-hans", choices=["zh-hans", "en"])
+    p.set_defaults(func=cmd_export_residents)
 
     p = sub.add_parser("rotate-keys", help="re-encrypt sealed values under the active key")
     p.add_argument("-q", "--quiet", action="store_true")
