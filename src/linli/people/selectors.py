@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.db.models import Case, Count, Prefetch, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.core import errors
 from linli.core.tenancy import Actor, ScopedQuerySet
@@ -205,7 +206,7 @@ def list_tenancies(
     """
     if status not in TENANCY_STATUSES:
         raise errors.ValidationFailed(
-            details={"status": [f"one of {', '.join(TENANCY_STATUSES[1:])}"]},
+            details={"status": [_("状态应为 open、expiring、overdue 或 ended。")]},
             code="invalid_status",
         )
     today = today or timezone.localdate()
