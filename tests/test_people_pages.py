@@ -411,3 +411,12 @@ def test_room_tiles_escape_room_numbers(world: World) -> None:
     assert floor == 1
     assert "<b onclick" not in tiles and "&lt;b onclick=&quot;x&quot;&gt;" in tiles
     assert 'href="/rooms/7/"' in tiles and 'data-use="rental"' in tiles and ">3</span>" in tiles
+
+
+def test_the_dashboard_warns_of_leases_ending_soon(estate: Estate, login) -> None:  # type: ignore[no-untyped-def]
+    page = html(login(estate.w.manager_a).get(reverse("console:dashboard")))
+    card = page.split('id="lease-alerts"')[1].split("</section>")[0]
+    assert re.search(r'data-count="expiring">1<', card) and "102" in card
+    resident = html(login(estate.resident).get(reverse("console:dashboard")))
+    assert 'id="lease-alerts"' not in resident
+    assert 'id="nav-household"' in resident and 'id="nav-tenancies"' not in resident

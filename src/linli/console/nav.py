@@ -18,13 +18,17 @@ class NavItem:
     label: object
     perm: str
     icon: str
+    dom_id: str = ""
 
 
 NAV: tuple[NavItem, ...] = (
     NavItem("console:dashboard", _("概览"), "community.view", "▦"),
     NavItem("console:communities", _("社区"), "community.view", "⌂"),
     NavItem("console:people", _("人员"), "person.view", "☺"),
+    NavItem("console:tenancies", _("出租屋"), "person.view", "⌸", "nav-tenancies"),
     NavItem("console:population", _("人口动态"), "population.view", "⇄"),
+    NavItem("console:population_stats", _("人口统计"), "population.view", "◔", "nav-statistics"),
+    NavItem("console:my_household", _("我的家庭"), "household.view_own", "⌂", "nav-household"),
     NavItem("console:organisations", _("组织"), "organisation.view", "◈"),
     NavItem("console:grants", _("授权"), "grant.view", "⚑"),
     NavItem("console:audit", _("审计日志"), "audit.view", "☰"),

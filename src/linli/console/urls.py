@@ -7,6 +7,7 @@ from linli.console.views import (
     audit,
     imports,
     people,
+    people_forms,
     place_forms,
     places,
     residents,
@@ -39,6 +40,12 @@ urlpatterns = [
         place_forms.building_generate,
         name="building_generate",
     ),
+    path("buildings/<int:building_id>/edit/", place_forms.building_edit, name="building_edit"),
+    path(
+        "buildings/<int:building_id>/delete/", place_forms.building_delete, name="building_delete"
+    ),
+    path("rooms/<int:room_id>/edit/", place_forms.room_edit, name="room_edit"),
+    path("rooms/<int:room_id>/delete/", place_forms.room_delete, name="room_delete"),
     path("communities/<int:community_id>/areas/", place_forms.area_list, name="areas"),
     path("communities/<int:community_id>/areas/new/", place_forms.area_edit, name="area_new"),
     path(
@@ -52,6 +59,15 @@ urlpatterns = [
         name="area_delete",
     ),
     path("people/", people.person_list, name="people"),
+    path("people/new/", people_forms.person_new, name="person_new"),
+    path("people/<int:person_id>/edit/", people_forms.person_edit, name="person_edit"),
+    path(
+        "people/<int:person_id>/photo/upload/",
+        people_forms.person_photo,
+        name="person_photo_upload",
+    ),
+    path("people/<int:person_id>/move-in/", people_forms.move_in, name="move_in"),
+    path("residencies/<int:residency_id>/move-out/", people_forms.move_out, name="move_out"),
     path("people/<int:person_id>/", people.person_detail, name="person"),
     path("people/<int:person_id>/reveal/", people.person_reveal, name="person_reveal"),
     path("people/<int:person_id>/photo/", people.person_photo, name="person_photo"),

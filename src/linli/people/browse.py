@@ -298,18 +298,24 @@ class LeaseAlerts:
 
 
 def lease_alerts(actor: Actor, community_id: int, *, today: dt.date, limit: int = 5) -> LeaseAlerts:
-    """Return the leases of a community that end within 30 days or are overdue."""
+    """Return the leases of a community that end within 30 days or are overdue.
 
-    def count(state: str) -> int:
-        return list_tenancies(actor, community_id=community_id, state=state, today=today).count()
-
+    The counts come from one aggregate; the leases to act on are read only if there are any.
+    """
     soon = today + dt.timedelta(days=EXPIRY_DAYS)
-    due = list_tenancies(
-        actor, community_id=community_id, state=TenancyState.OPEN, today=today
+    due = selectors.list_tenancies(
+        actor, community_id=community_id, status=TenancyState.OPEN, today=today
     ).filter(date_to__lte=soon)
-    return LeaseAlerts(
-        count(TenancyState.EXPIRING), count(TenancyState.OVERDUE), list(due[:limit]), today, soon
+    counts = due.order_by().aggregate(
+        expiring=Count("pk", filter=Q(date_to__gte=today)),
+        overdue=Count("pk", filter=Q(date_to__lt=today)),
     )
+    soonest = (
+        list(due.select_related("room__unit__building", "landlord").order_by("date_to")[:limit])
+        if counts["expiring"] or counts["overdue"]
+        else []
+    )
+    return LeaseAlerts(counts["expiring"], counts["overdue"], soonest, today, soon)
 
 
 # -- a resident's own household (我的家庭) ---------------------------------------------------

@@ -135,6 +135,7 @@ def community_edit(request: HttpRequest, community_id: int) -> HttpResponse:
                 "name": community.name,
                 "address": community.address,
                 "division_code": community.division_code,
+                "address_code": community.address_code,
                 "boundary": geojson_text(community.boundary),
             }
         )

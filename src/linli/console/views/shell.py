@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,6 +24,7 @@ from linli.core.auth import (
     request_actor,
 )
 from linli.core.tenancy import Actor
+from linli.people import browse
 from linli.places import selectors as place_selectors
 from linli.places import stats
 
@@ -97,6 +99,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     community = place_selectors.get_community(actor, community_id)
     counts = stats.community_counts(actor, community_id)
     overview = community_overview(actor, community)
+    lease_alerts = (
+        browse.lease_alerts(actor, community_id, today=timezone.localdate())
+        if actor.can("person.view", community_id)
+        else None
+    )
     return render(
         request,
         "console/dashboard.html",
@@ -105,6 +112,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "community": community,
             "map": overview.map,
             "charts": overview.charts,
+            "lease_alerts": lease_alerts,
         },
     )
 
