@@ -23,7 +23,7 @@ from linli.console.components import pretty_json
 from linli.core import errors
 from linli.core.choices import Role
 from linli.core.roles import GLOBAL_ROLES
-from linli.people.choices import IdType, Kinship, RegistrationCategory, Relation
+from linli.people.choices import IdType, Kinship, RegistrationCategory, Relation, TenancyPurpose
 from linli.people.codes import CHINA, Ethnicity, country_choices
 from linli.places.choices import AreaKind, RoomUse
 from linli.places.models import division_code_validator
@@ -393,3 +393,74 @@ class RoomForm(ConsoleForm):
         label=gettext_lazy("面积 (m²)"), required=False, min_value=0, max_digits=8, decimal_places=2
     )
     use = forms.ChoiceField(label=gettext_lazy("用途"), choices=RoomUse.choices)
+
+
+class TenancyForm(ConsoleForm):
+    """Register a rental (出租屋登记): landlord, lease period and purpose."""
+
+    landlord = forms.ChoiceField(label=gettext_lazy("房东"), required=False)
+    date_from = forms.DateField(
+        label=gettext_lazy("起租日期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("租约到期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    purpose = forms.ChoiceField(label=gettext_lazy("出租用途"), choices=TenancyPurpose.choices)
+    note = forms.CharField(label=gettext_lazy("备注"), max_length=200, required=False)
+    error_fields = {"tenants": None, "person": None}
+
+    def __init__(
+        self, *args: Any, landlords: Sequence[tuple[int, str]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices("landlord", [("", "—"), *((str(pk), name) for pk, name in landlords)])
+
+
+class TenantForm(ConsoleForm):
+    """One tenant of a rental: registered on the spot, or found by ID number."""
+
+    name = forms.CharField(label=gettext_lazy("姓名"), max_length=100)
+    id_type = forms.ChoiceField(
+        label=gettext_lazy("证件类型"), choices=IdType.choices, initial=IdType.RESIDENT_ID
+    )
+    id_number = forms.CharField(label=gettext_lazy("证件号码"), max_length=40)
+    phone = forms.CharField(label=gettext_lazy("手机号码"), max_length=20, required=False)
+    category = forms.ChoiceField(
+        label=gettext_lazy("户籍类别"),
+        choices=RegistrationCategory.choices,
+        initial=RegistrationCategory.FLOATING,
+    )
+
+    def has_changed(self) -> bool:
+        """A row without a name and an ID number is an unused row, whatever its selects say."""
+        return bool(
+            self.data.get(self.add_prefix("name"), "").strip()
+            or self.data.get(self.add_prefix("id_number"), "").strip()
+        )
+
+
+TenantFormSet = forms.formset_factory(TenantForm, extra=3, max_num=20, validate_max=True)
+
+
+class TenancyExtendForm(ConsoleForm):
+    """Renew a lease to a later end (续租)."""
+
+    date_to = forms.DateField(
+        label=gettext_lazy("新的租约到期日"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+class TenancyEndForm(ConsoleForm):
+    """End a rental (退租): every remaining tenant moves out."""
+
+    ended_on = forms.DateField(
+        label=gettext_lazy("退租日期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ended_on"].initial = timezone.localdate()

@@ -12,6 +12,7 @@ from linli.console.views import (
     places,
     residents,
     shell,
+    tenancy_forms,
 )
 
 app_name = "console"
@@ -76,6 +77,9 @@ urlpatterns = [
     path("population/export.xlsx", people.population_export, name="population_export"),
     path("statistics/", people.population_stats, name="population_stats"),
     path("tenancies/", people.tenancy_list, name="tenancies"),
+    path("rooms/<int:room_id>/tenancy/new/", tenancy_forms.tenancy_new, name="tenancy_new"),
+    path("tenancies/<int:tenancy_id>/extend/", tenancy_forms.tenancy_extend, name="tenancy_extend"),
+    path("tenancies/<int:tenancy_id>/end/", tenancy_forms.tenancy_end, name="tenancy_end"),
     path("me/household/", residents.my_household, name="my_household"),
     path("organisations/", access.organisation_list, name="organisations"),
     path("grants/", access.grant_list, name="grants"),

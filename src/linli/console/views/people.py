@@ -84,6 +84,8 @@ def _person_page(
             "care_tags": list(browse.person_care_tags(actor, person)) if can_see_care else None,
             "has_photo": browse.has_photo(actor, person),
             "can_reveal": bool(selectors.person_communities(actor, person, "person.reveal")),
+            "can_manage": bool(selectors.person_communities(actor, person, "person.manage")),
+            "can_move_in": current is not None and actor.can("person.manage", current),
             "revealed": revealed,
             **components.lease_days(),
         },

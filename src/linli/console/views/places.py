@@ -107,6 +107,8 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
             "building_label": components.building_label(room.unit.building),
             "fields": components.describe(room, ROOM_FIELDS),
             "show_people": show_people,
+            "can_manage_place": actor.can("place.manage", room.community_id),
+            "can_manage_people": actor.can("person.manage", room.community_id),
             "residents": browse.room_residents(actor, room) if show_people else None,
             "tenancies": list(browse.room_tenancies(actor, room)) if show_people else [],
             **components.lease_days(),
