@@ -23,7 +23,14 @@ from linli.console.components import pretty_json
 from linli.core import errors
 from linli.core.choices import Role
 from linli.core.roles import GLOBAL_ROLES
-from linli.people.choices import IdType, Kinship, RegistrationCategory, Relation, TenancyPurpose
+from linli.people.choices import (
+    CareTag,
+    IdType,
+    Kinship,
+    RegistrationCategory,
+    Relation,
+    TenancyPurpose,
+)
 from linli.people.codes import CHINA, Ethnicity, country_choices
 from linli.places.choices import AreaKind, RoomUse
 from linli.places.models import division_code_validator
@@ -464,3 +471,91 @@ class TenancyEndForm(ConsoleForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["ended_on"].initial = timezone.localdate()
+
+
+class VehicleForm(ConsoleForm):
+    """Register a resident's vehicle."""
+
+    plate = forms.CharField(
+        label=gettext_lazy("车牌号"),
+        max_length=12,
+        help_text=gettext_lazy("如 浙A12345；新能源如 浙AD12345。"),
+    )
+    description = forms.CharField(
+        label=gettext_lazy("车辆描述"),
+        max_length=100,
+        required=False,
+        help_text=gettext_lazy("颜色、品牌等，可选。"),
+    )
+
+
+class CareForm(ConsoleForm):
+    """Add a special-care tag (重点关爱)."""
+
+    tag = forms.ChoiceField(label=gettext_lazy("关爱类别"), choices=CareTag.choices)
+    note = forms.CharField(label=gettext_lazy("备注"), max_length=200, required=False)
+
+
+def _kinship_choices() -> list[tuple[str, Any]]:
+    return [(k, label) for k, label in Kinship.choices if k != Kinship.HEAD]
+
+
+class KinshipForm(ConsoleForm):
+    """Correct a member's relation to the household head."""
+
+    kinship = forms.ChoiceField(label=gettext_lazy("与户主关系"))
+    occurred_on = forms.DateField(
+        label=gettext_lazy("变动日期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices("kinship", _kinship_choices())
+        self.fields["occurred_on"].initial = timezone.localdate()
+
+
+class HouseholdTransferForm(KinshipForm):
+    """Move a member to another household of the room, or split off a new one (分户)."""
+
+    household = forms.ChoiceField(label=gettext_lazy("迁入的户"))
+    field_order = ["household", "kinship", "occurred_on"]
+
+    def __init__(
+        self, *args: Any, households: Sequence[tuple[int, str]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices(
+            "household",
+            [("new", _("单独立户（本人为户主）")), *((str(pk), label) for pk, label in households)],
+        )
+        self.fields["kinship"].required = False
+        self.fields["kinship"].help_text = gettext_lazy("单独立户时不用选择。")
+
+
+class HouseholdHeadForm(ConsoleForm):
+    """Make another member the head of a household (变更户主)."""
+
+    member = forms.ChoiceField(label=gettext_lazy("新户主"))
+    former_head_kinship = forms.ChoiceField(label=gettext_lazy("原户主与新户主的关系"))
+    occurred_on = forms.DateField(
+        label=gettext_lazy("变动日期"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, members: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._choices("member", [(str(pk), name) for pk, name in members])
+        self._choices("former_head_kinship", _kinship_choices())
+        self.fields["occurred_on"].initial = timezone.localdate()
+
+
+class AccountForm(ConsoleForm):
+    """Open a resident's sign-in account."""
+
+    username = forms.CharField(label=gettext_lazy("用户名"), max_length=150)
+    password = forms.CharField(
+        label=gettext_lazy("初始密码"),
+        widget=forms.PasswordInput(render_value=False),
+        help_text=gettext_lazy("请线下告知居民，并提醒其登录后修改。"),
+    )

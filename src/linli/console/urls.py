@@ -5,6 +5,7 @@ from django.urls import path
 from linli.console.views import (
     access,
     audit,
+    household_forms,
     imports,
     people,
     people_forms,
@@ -68,6 +69,30 @@ urlpatterns = [
         name="person_photo_upload",
     ),
     path("people/<int:person_id>/move-in/", people_forms.move_in, name="move_in"),
+    path("people/<int:person_id>/vehicles/new/", household_forms.vehicle_new, name="vehicle_new"),
+    path(
+        "vehicles/<int:vehicle_id>/delete/", household_forms.vehicle_delete, name="vehicle_delete"
+    ),
+    path("people/<int:person_id>/care/new/", household_forms.care_new, name="care_new"),
+    path("care/<int:record_id>/delete/", household_forms.care_delete, name="care_delete"),
+    path(
+        "people/<int:person_id>/account/", household_forms.resident_account, name="resident_account"
+    ),
+    path(
+        "residencies/<int:residency_id>/kinship/",
+        household_forms.residency_kinship,
+        name="residency_kinship",
+    ),
+    path(
+        "residencies/<int:residency_id>/household/",
+        household_forms.residency_household,
+        name="residency_household",
+    ),
+    path(
+        "households/<int:household_id>/head/",
+        household_forms.household_head,
+        name="household_head",
+    ),
     path("residencies/<int:residency_id>/move-out/", people_forms.move_out, name="move_out"),
     path("people/<int:person_id>/", people.person_detail, name="person"),
     path("people/<int:person_id>/reveal/", people.person_reveal, name="person_reveal"),

@@ -10,6 +10,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from linli.core import audit, crypto, errors, events
+from linli.core.actions import do_create_user, do_give_grant
+from linli.core.choices import Role
+from linli.core.models import User
 from linli.core.tenancy import Actor
 from linli.people import codes, identity
 from linli.people.choices import (
@@ -882,3 +885,33 @@ def do_remove_care_tag(actor: Actor, record: CareRecord) -> None:
             changes={"tag": [record.tag, None], "person": [record.person_id, None]},
         )
         record.delete()
+
+
+def do_open_resident_account(
+    actor: Actor, person: Person, community: Community, *, username: str, password: str
+) -> User:
+    """Open a sign-in account for a resident (居民账号), linked to their person record.
+
+    Staff who manage a community's residents may do this without holding ``grant.manage``:
+    the account gets exactly one role, resident of this community. Audited as the staff.
+    """
+    actor.require("person.manage", community.pk)
+    _require_member(actor, person, community.pk)
+    if person.user_id is not None:
+        raise errors.Conflict(_("此人已有居民账号。"), code="account_exists")
+    issuer = Actor.system(f"resident-account by {actor.label}")
+    with transaction.atomic():
+        user = do_create_user(
+            issuer, username=username.strip(), password=password, display_name=person.name
+        )
+        do_give_grant(issuer, community_id=community.pk, role=Role.RESIDENT, user=user)
+        Person.objects.filter(pk=person.pk, user__isnull=True).update(user=user)
+        person.user = user
+        audit.record(
+            actor,
+            "people.person.account",
+            person,
+            community_id=community.pk,
+            changes={"user": [None, user.username]},
+        )
+    return user

@@ -86,6 +86,7 @@ def _person_page(
             "can_reveal": bool(selectors.person_communities(actor, person, "person.reveal")),
             "can_manage": bool(selectors.person_communities(actor, person, "person.manage")),
             "can_move_in": current is not None and actor.can("person.manage", current),
+            "can_tag": current is not None and actor.can("person.care_manage", current),
             "revealed": revealed,
             **components.lease_days(),
         },
