@@ -342,6 +342,9 @@ def test_population_export_follows_filters_and_masks_ids(estate: Estate, login) 
     names = {r[2] for r in all_rows[1:]}
     assert {"王芳", "张伟", "赵六", "孙七", "钱八"} <= names and "李强" not in names
     assert not any(resident_id(dt.date(1950, 3, 2), 11) in str(r) for r in all_rows)
+    logged = AuditLog.objects.filter(action="people.export.population_changes").order_by("id")
+    assert [e.changes["rows"][1] for e in logged] == [1, len(all_rows) - 1]
+    assert logged[0].changes["filters"][1] == {"kind": "move_out"}
 
 
 def test_population_export_needs_population_view(estate: Estate, login, system: Actor) -> None:  # type: ignore[no-untyped-def]

@@ -915,3 +915,18 @@ def do_open_resident_account(
             changes={"user": [None, user.username]},
         )
     return user
+
+
+def do_record_export(
+    actor: Actor, community_id: int, what: str, *, rows: int, filters: dict[str, str]
+) -> None:
+    """Audit a bulk export of people's data (``what``: e.g. ``population_changes``)."""
+    with transaction.atomic():
+        audit.record(
+            actor,
+            f"people.export.{what}",
+            community_id=community_id,
+            object_type="places.community",
+            object_id=str(community_id),
+            changes={"rows": [None, rows], "filters": [None, filters]},
+        )

@@ -196,8 +196,12 @@ def population_export(request: HttpRequest) -> HttpResponse:
         actor, community_id=community.pk, kind=listing.value("kind")
     )
 
+    written = 0
+
     def rows() -> Iterator[dict[str, Any]]:
+        nonlocal written
         for change in changes.iterator(chunk_size=2000):
+            written += 1
             yield {
                 "occurred_on": change.occurred_on,
                 "kind": change.kind,
@@ -213,6 +217,13 @@ def population_export(request: HttpRequest) -> HttpResponse:
 
     language = translation.get_language() or "zh-hans"
     data = write_xlsx(POPULATION_SHEET, rows(), language=language)
+    actions.do_record_export(
+        actor,
+        community.pk,
+        "population_changes",
+        rows=written,
+        filters={"kind": listing.value("kind")},
+    )
     name = f"{community.code}-{_('人口动态')}-{timezone.localdate():%Y%m%d}.xlsx"
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

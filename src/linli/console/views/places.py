@@ -82,6 +82,7 @@ def community_tree(request: HttpRequest, community_id: int) -> HttpResponse:
                 for node in tree
             ],
             "show_residents": actor.can("person.view", community.pk),
+            "can_manage_place": actor.can("place.manage", community.pk),
             "room_count": sum(node.rooms for node in tree),
             "occupied_count": sum(node.occupied for node in tree),
             "resident_count": sum(node.residents for node in tree),
