@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from linli.core import errors, jobs, worker
 from linli.core.actions import do_withdraw_grant
@@ -444,6 +445,23 @@ def test_an_interrupted_job_is_not_run_twice(
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED and "重新上传" in job.message
     assert job.upload_sealed == "" and not Residency.objects.exists()
+
+
+def test_old_jobs_are_purged_and_unrun_ones_forget_their_file(
+    rooms: Community, world: World, jobs_dir: Path
+) -> None:
+    manager = Actor.for_user(world.manager_a)
+    finished = jobs.do_create_import_job(manager, "people.residents", rooms, xlsx(ROWS))
+    run_worker()
+    stale = jobs.do_create_import_job(manager, "people.residents", rooms, xlsx(ROWS))
+    Task.objects.filter(payload={"job_id": stale.pk}).delete()  # no worker ever ran it
+    long_ago = timezone.now() - dt.timedelta(days=40)
+    ImportJob.objects.filter(pk=finished.pk).update(finished_at=long_ago)
+    ImportJob.objects.filter(pk=stale.pk).update(created_at=long_ago)
+    jobs.purge_import_jobs()
+    assert not ImportJob.objects.filter(pk=finished.pk).exists()
+    stale.refresh_from_db()
+    assert stale.status == ImportJob.Status.FAILED and stale.upload_sealed == ""
 
 
 # -- console --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ the final figures.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import json
 import logging
@@ -36,6 +37,7 @@ from linli.core import audit, context, crypto, errors
 from linli.core.models import ImportJob
 from linli.core.tabular import (
     FileRejected,
+    ImportAborted,
     ImportResult,
     Limits,
     Mode,
@@ -264,6 +266,9 @@ def run_job(job_id: int) -> None:
             )
         finally:
             context.reset(token)
+    except ImportAborted as exc:
+        # An importer that let an all-or-nothing refusal escape: nothing was kept.
+        _record(job, importer.mask, exc.result)
     except FileRejected as exc:
         _finish(
             job,
@@ -279,19 +284,24 @@ def run_job(job_id: int) -> None:
             job, status=ImportJob.Status.FAILED, message=_("导入失败，请稍后重试或联系管理员。")
         )
     else:
-        _finish(
-            job,
-            status=ImportJob.Status.DONE,
-            total=result.valid,
-            done=result.valid,
-            read=result.read,
-            applied=result.applied,
-            unchanged=result.unchanged,
-            invalid=result.invalid,
-            aborted=result.aborted,
-            report=report_rows(result.report, importer.mask),
-            omitted=result.report.omitted,
-        )
+        _record(job, importer.mask, result)
+
+
+def _record(job: ImportJob, mask: MaskValue, result: ImportResult) -> None:
+    """Finish a job that read its file: the counts and the report."""
+    _finish(
+        job,
+        status=ImportJob.Status.DONE,
+        total=result.valid,
+        done=result.valid,
+        read=result.read,
+        applied=result.applied,
+        unchanged=result.unchanged,
+        invalid=result.invalid,
+        aborted=result.aborted,
+        report=report_rows(result.report, mask),
+        omitted=result.report.omitted,
+    )
 
 
 def _plain(details: Any) -> dict[str, Any]:
@@ -303,6 +313,26 @@ def _plain(details: Any) -> dict[str, Any]:
 def import_job(job_id: int) -> None:
     """Run a queued import job (the task the upload enqueued)."""
     run_job(job_id)
+
+
+KEEP_FINISHED = dt.timedelta(days=30)
+GIVE_UP_PENDING = dt.timedelta(days=1)
+
+
+@task("core.purge_import_jobs", every=dt.timedelta(hours=6))
+def purge_import_jobs() -> None:
+    """Delete jobs finished a month ago; fail (and forget the file of) jobs never run."""
+    now = timezone.now()
+    ImportJob.objects.filter(finished_at__lt=now - KEEP_FINISHED).delete()
+    stale = ImportJob.objects.filter(
+        status=ImportJob.Status.PENDING, created_at__lt=now - GIVE_UP_PENDING
+    )
+    for job in stale:
+        _finish(
+            job,
+            status=ImportJob.Status.FAILED,
+            message=_("导入没有开始（后台服务未运行）。请重新上传文件。"),
+        )
 
 
 # -- reads ----------------------------------------------------------------------------
