@@ -324,7 +324,6 @@ def test_ten_thousand_rows_with_one_bad_row_refuse_as_a_whole(world: World, syst
     assert counts() == before
 
 
-@pytest.mark.slow
 def test_ten_thousand_rows_valid_only_imports_the_rest(world: World, system: Actor) -> None:
     make_rooms(system, world.a, buildings=25, per_unit=100)
     result = import_residents(system, world.a, ten_thousand(bad_row=5_001), mode="valid_only")

@@ -44,6 +44,39 @@ def diff(before: Snapshot, after: Snapshot) -> dict[str, list[Any]]:
     return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
 
 
+def entry(
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    community_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+    sensitive: bool = False,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+) -> AuditLog:
+    """Return (unsaved) the audit row for ``action`` done by ``actor`` (on ``obj``, if any)."""
+    ctx = context.current()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+    return AuditLog(
+        actor=actor.user,
+        actor_label=actor.label[:150],
+        community_id=community_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        changes=changes or {},
+        sensitive=sensitive,
+        request_id=ctx.request_id if ctx.request_id != "-" else "",
+        client_ip=ctx.client_ip,
+    )
+
+
 def record(
     actor: Actor,
     action: str,
@@ -57,24 +90,24 @@ def record(
     object_repr: str = "",
 ) -> AuditLog:
     """Append one audit row for ``action`` done by ``actor`` (on ``obj``, if any)."""
-    ctx = context.current()
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)[:200]
-    return AuditLog.objects.create(
-        actor=actor.user,
-        actor_label=actor.label[:150],
+    row = entry(
+        actor,
+        action,
+        obj,
         community_id=community_id,
-        action=action,
+        changes=changes,
+        sensitive=sensitive,
         object_type=object_type,
         object_id=object_id,
-        object_repr=object_repr[:200],
-        changes=changes or {},
-        sensitive=sensitive,
-        request_id=ctx.request_id if ctx.request_id != "-" else "",
-        client_ip=ctx.client_ip,
+        object_repr=object_repr,
     )
+    row.save(force_insert=True)
+    return row
+
+
+def record_many(rows: Iterable[AuditLog]) -> None:
+    """Append audit rows built with :func:`entry` in one statement (bulk actions)."""
+    AuditLog.objects.bulk_create(list(rows), batch_size=1000)
 
 
 def apply(obj: models.Model, values: dict[str, Any]) -> dict[str, list[Any]]:

@@ -50,7 +50,7 @@ from linli.people.choices import (
     Relation,
     Sex,
 )
-from linli.people.models import Household, Membership, Person, Residency
+from linli.people.models import Membership, Person, Residency
 from linli.places.models import Community, Room
 
 RoomKey = tuple[str, str, str]
@@ -325,9 +325,10 @@ class _ResidentWriter:
     """Apply rows of the resident sheet to one community through the people actions.
 
     Each batch looks up its people by ID hash, their memberships here and their running
-    residencies in three queries; rows that change nothing cost no further query. The
-    household a room's residents join is remembered once the action has chosen it, so the
-    action does not search for it again for every member.
+    residencies in three queries, registers the new people with one bulk action and moves
+    everyone in with another (:func:`~linli.people.actions.do_register_people`,
+    :func:`~linli.people.actions.do_start_residencies`); rows that change nothing cost no
+    further query.
     """
 
     def __init__(
@@ -337,28 +338,9 @@ class _ResidentWriter:
         self.community = community
         self.rooms = rooms
         self.ids = ids
-        self.stale = True
-
-    def load(self) -> None:
-        """Read which rooms have an open household (again after a rollback)."""
-        self.households: dict[int, Household] = {}
-        self.rooms_with_households = set(
-            Household.objects.filter(
-                community=self.community, dissolved_on__isnull=True
-            ).values_list("room_id", flat=True)
-        )
-        self.stale = False
 
     def __call__(self, rows: list[Row]) -> Sequence[Outcome | RowError]:
-        if self.stale:
-            self.load()
-        try:
-            return self.apply(rows)
-        except Exception:
-            # The batch's savepoint is about to roll back what it created: read the
-            # households again at the next call, once the rollback has happened.
-            self.stale = True
-            raise
+        return self.apply(rows)
 
     def apply(self, rows: list[Row]) -> Sequence[Outcome | RowError]:
         """Register, update and move in the people of ``rows``; report each row's outcome."""
@@ -383,48 +365,55 @@ class _ResidentWriter:
                 community=self.community, person_id__in=ids, date_to__isnull=True
             ).values_list("person_id", "room_id")
         )
-        outcomes: list[Outcome | RowError] = []
+        changed: dict[int, bool] = {}
+        registrations: dict[tuple[str, str], actions.NewPerson] = {}
         for row in rows:
             id_type, number, lookup = wanted[row.number]
-            room = self.rooms[(row["building"], row["unit"], row["room"])]
             person = people.get((id_type, lookup))
-            changed = False
-            if person is None or person.pk not in members:
-                person = self.register(row, id_type, number)
-                people[(id_type, lookup)] = person
-                members.add(person.pk)
-                changed = True
-            changed = self.update(person, row) or changed
+            changed[row.number] = person is None or person.pk not in members
+            if changed[row.number]:
+                registrations.setdefault((id_type, lookup), self.registration(row, id_type, number))
+        fresh: set[int] = set()
+        if registrations:
+            registered = actions.do_register_people(
+                self.actor, self.community, list(registrations.values())
+            )
+            for key, person in zip(registrations, registered, strict=True):
+                if key not in people:
+                    fresh.add(person.pk)
+                people[key] = person
+        moves: list[actions.MoveIn] = []
+        for row in rows:
+            id_type, _number, lookup = wanted[row.number]
+            person = people[(id_type, lookup)]
+            if person.pk not in fresh and self.update(person, row):
+                changed[row.number] = True
+            room = self.rooms[(row["building"], row["unit"], row["room"])]
             if (person.pk, room.pk) not in running:
-                residency = actions.do_start_residency(
-                    self.actor,
-                    person,
-                    room,
-                    relation=row["relation"],
-                    date_from=row["date_from"],
-                    category=row["category"] or RegistrationCategory.PERMANENT,
-                    kinship=row["kinship"],
-                    household=self.households.get(room.pk),
-                    # A room without a household: skip the action's search for one.
-                    new_household=room.pk not in self.rooms_with_households,
-                    source=ChangeSource.IMPORT,
-                )
-                if residency.household is not None:
-                    self.households[room.pk] = residency.household
-                    self.rooms_with_households.add(room.pk)
                 running.add((person.pk, room.pk))
-                changed = True
-            outcomes.append(Outcome.APPLIED if changed else Outcome.UNCHANGED)
-        return outcomes
+                changed[row.number] = True
+                moves.append(
+                    actions.MoveIn(
+                        person=person,
+                        room=room,
+                        relation=row["relation"],
+                        date_from=row["date_from"],
+                        category=row["category"] or RegistrationCategory.PERMANENT,
+                        kinship=row["kinship"],
+                    )
+                )
+        if moves:
+            actions.do_start_residencies(
+                self.actor, self.community, moves, source=ChangeSource.IMPORT
+            )
+        return [Outcome.APPLIED if changed[row.number] else Outcome.UNCHANGED for row in rows]
 
-    def register(self, row: Row, id_type: str, number: str) -> Person:
-        """Register the person here, or link the person another community registered."""
-        return actions.do_register_person(
-            self.actor,
-            self.community,
+    def registration(self, row: Row, id_type: str, number: str) -> actions.NewPerson:
+        """Return what registering (or linking) the row's person takes."""
+        return actions.NewPerson(
             name=row["name"],
             id_type=id_type,
-            id_number=number,
+            number=number,
             phone=row["phone"],
             ethnicity=row["ethnicity"],
             nationality=row["nationality"],
