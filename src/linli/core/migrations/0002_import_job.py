@@ -6,47 +6,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
-        ('places', '0003_areas_and_address_code'),
+        ("core", "0001_initial"),
+        ("places", "0003_areas_and_address_code"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=64, verbose_name='类型')),
-                ('actor_label', models.CharField(max_length=150, verbose_name='操作者')),
-                ('mode', models.CharField(max_length=16, verbose_name='导入方式')),
-                ('filename', models.CharField(blank=True, default='', max_length=200, verbose_name='文件名')),
-                ('size', models.PositiveIntegerField(default=0, verbose_name='文件大小')),
-                ('upload_sealed', models.TextField(blank=True, default='')),
-                ('status', models.CharField(choices=[('pending', '排队中'), ('running', '导入中'), ('done', '已完成'), ('refused', '文件被拒绝'), ('failed', '失败')], default='pending', max_length=16, verbose_name='状态')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='待写入行数')),
-                ('done', models.PositiveIntegerField(default=0, verbose_name='已处理行数')),
-                ('read', models.PositiveIntegerField(default=0, verbose_name='读取行数')),
-                ('applied', models.PositiveIntegerField(default=0, verbose_name='新增或修改')),
-                ('unchanged', models.PositiveIntegerField(default=0, verbose_name='无变化')),
-                ('invalid', models.PositiveIntegerField(default=0, verbose_name='有问题的行')),
-                ('aborted', models.BooleanField(default=False, verbose_name='已撤销')),
-                ('message', models.TextField(blank=True, default='', verbose_name='说明')),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('report', models.JSONField(blank=True, default=list)),
-                ('omitted', models.PositiveIntegerField(default=0)),
-                ('request_id', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='上传时间')),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='完成时间')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='places.community', verbose_name='社区')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=64, verbose_name="类型")),
+                ("actor_label", models.CharField(max_length=150, verbose_name="操作者")),
+                ("mode", models.CharField(max_length=16, verbose_name="导入方式")),
+                (
+                    "filename",
+                    models.CharField(blank=True, default="", max_length=200, verbose_name="文件名"),
+                ),
+                ("size", models.PositiveIntegerField(default=0, verbose_name="文件大小")),
+                ("upload_sealed", models.TextField(blank=True, default="")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "排队中"),
+                            ("running", "导入中"),
+                            ("done", "已完成"),
+                            ("refused", "文件被拒绝"),
+                            ("failed", "失败"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="待写入行数")),
+                ("done", models.PositiveIntegerField(default=0, verbose_name="已处理行数")),
+                ("read", models.PositiveIntegerField(default=0, verbose_name="读取行数")),
+                ("applied", models.PositiveIntegerField(default=0, verbose_name="新增或修改")),
+                ("unchanged", models.PositiveIntegerField(default=0, verbose_name="无变化")),
+                ("invalid", models.PositiveIntegerField(default=0, verbose_name="有问题的行")),
+                ("aborted", models.BooleanField(default=False, verbose_name="已撤销")),
+                ("message", models.TextField(blank=True, default="", verbose_name="说明")),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("report", models.JSONField(blank=True, default=list)),
+                ("omitted", models.PositiveIntegerField(default=0)),
+                ("request_id", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="上传时间")),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="完成时间"),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="places.community",
+                        verbose_name="社区",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '导入任务',
-                'verbose_name_plural': '导入任务',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['community', 'created_by', 'created_at'], name='importjob_mine')],
+                "verbose_name": "导入任务",
+                "verbose_name_plural": "导入任务",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["community", "created_by", "created_at"], name="importjob_mine"
+                    )
+                ],
             },
         ),
     ]
