@@ -92,3 +92,13 @@ def test_periodic_housekeeping_purges_old_login_failures() -> None:
     while worker.run_due():
         pass
     assert list(LoginFailure.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_every_app_registers_its_tasks_when_django_starts() -> None:
+    """A worker started any way (CLI, embedded, another process manager) knows every task."""
+    names = set(worker.registered())
+    assert {
+        "core.import_job",
+        "core.purge_import_jobs",
+        "people.remind_expiring_tenancies",
+    } <= names

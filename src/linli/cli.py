@@ -83,7 +83,6 @@ def _serve(host: str, port: int, workers: int, *, embedded: bool) -> None:
         # Started inside the serving process, after the fork: no thread crosses a fork.
         from linli.core.worker import run_forever
 
-        _load_tasks()
         threading.Thread(target=run_forever, args=(stop, "embedded-worker"), daemon=True).start()
 
     def worker_exit(server: Any, worker: Any) -> None:
@@ -113,11 +112,6 @@ def _serve(host: str, port: int, workers: int, *, embedded: bool) -> None:
     Server().run()
 
 
-def _load_tasks() -> None:
-    """Register the task functions a worker runs besides the core housekeeping."""
-    import linli.core.jobs  # noqa: F401  (background imports)
-
-
 def cmd_serve(args: argparse.Namespace) -> None:
     """Serve the console and API (WSGI, gunicorn); ``--all`` runs every role in one process."""
     _setup()
@@ -129,7 +123,6 @@ def cmd_worker(args: argparse.Namespace) -> None:
     _setup()
     from linli.core.worker import run_forever
 
-    _load_tasks()
     stop = threading.Event()
     try:
         run_forever(stop, worker_id=f"worker-{os.getpid()}")

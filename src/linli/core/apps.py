@@ -10,3 +10,7 @@ class CoreConfig(AppConfig):
     name = "linli.core"
     label = "core"
     verbose_name = _("核心")
+
+    def ready(self) -> None:
+        """Register the core background tasks (housekeeping, import jobs) with the worker."""
+        from linli.core import jobs, tasks  # noqa: F401

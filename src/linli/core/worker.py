@@ -140,9 +140,11 @@ def schedule_periodic(last_run: dict[str, float]) -> None:
 
 
 def run_forever(stop: threading.Event, worker_id: str = "worker", idle: float = 1.0) -> None:
-    """Run due tasks and periodic schedules until ``stop`` is set."""
-    import linli.core.tasks  # noqa: F401  (registers core tasks)
+    """Run due tasks and periodic schedules until ``stop`` is set.
 
+    Apps register their tasks when Django starts (``AppConfig.ready``), so every way of
+    starting a worker knows the same tasks.
+    """
     last_run: dict[str, float] = {}
     log.info("worker %s started", worker_id)
     while not stop.is_set():
