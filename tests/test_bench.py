@@ -198,3 +198,20 @@ def test_api_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
     assert result["cases"]["api"]["profile"]["queries"] >= 2  # the token, then the community
     assert isinstance(result["target"]["pass"], bool)
     assert "token" not in json.dumps(result["fixture"])
+
+
+def test_the_residents_benchmark_runs_end_to_end_and_meets_its_targets() -> None:
+    """A quick run (1,000 rows, SQLite) of ``python -m bench residents`` as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "residents", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "import, all or nothing" in done.stdout
+    assert (
+        "target (≤ 60 s, < 500 MB): PASS (applied 1,000; re-import unchanged 1,000)" in done.stdout
+    )
