@@ -209,7 +209,7 @@ def test_tree_room_person_and_statistics(
     expect(rows.nth(1)).to_contain_text("配偶")
 
     # → a person: masked identity, the household, no full ID number.
-    rows.nth(1).locator("a").click()
+    rows.nth(1).get_by_role("link", name="张伟").click()
     expect(page.locator("#page-title")).to_have_text("张伟")
     expect(page.locator("#person-fields")).to_contain_text("3301**********1238")
     expect(page.locator("#residencies")).to_contain_text("户主 王芳")
