@@ -270,7 +270,7 @@ def line_chart(
 ) -> SafeString:
     """Draw a line over ``(label, value)`` points spaced evenly, with both axes labelled."""
     rows = _clean(data)
-    left, right, top, bottom = 44.0, 16.0, 12.0, 28.0
+    left, right, top, bottom = 44.0, 28.0, 22.0, 28.0
     plot_w, plot_h = width - left - right, height - top - bottom
     ticks = nice_ticks(max((v for _, v in rows), default=0.0), 4)
     scale = plot_h / ticks[-1]
@@ -311,7 +311,7 @@ def line_chart(
             )
     if unit:
         body.append(
-            f'<text x="{num(left - 6)}" y="{num(top - 2)}" font-size="11" fill="{TEXT}" '
+            f'<text x="{num(left - 6)}" y="{num(top - 10)}" font-size="11" fill="{TEXT}" '
             f'text-anchor="end" class="unit">{esc(unit)}</text>'
         )
     return _svg(width, height, label, body, "linli-line-chart")
