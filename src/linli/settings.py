@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "linli.core",
     "linli.places",
     "linli.people",
+    "linli.devices",
     "linli.console",
     "ninja",
 ]

@@ -28,6 +28,9 @@ PERMISSIONS: dict[str, str] = {
     "person.care_manage": "add and remove special-care tags",
     "household.view_own": "see one's own household",
     "population.view": "follow the community's population changes (人口动态)",
+    "device.view": "see devices, their status, messages and command history",
+    "device.manage": "register devices, edit them, issue and rotate their credentials",
+    "device.command": "send commands to devices (open a door, sync, configure, reboot)",
 }
 
 _STAFF_VIEW = {"community.view", "place.view", "person.view", "population.view"}
@@ -46,11 +49,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "person.manage",
             "person.reveal",
             "person.care_view",
+            "device.view",
+            "device.manage",
+            "device.command",
         }
     ),
-    Role.FRONT_DESK: frozenset(_STAFF_VIEW | {"person.manage"}),
-    Role.SECURITY_GUARD: frozenset(_STAFF_VIEW),
-    Role.TECHNICIAN: frozenset({"community.view", "place.view"}),
+    Role.FRONT_DESK: frozenset(_STAFF_VIEW | {"person.manage", "device.view"}),
+    Role.SECURITY_GUARD: frozenset(_STAFF_VIEW | {"device.view", "device.command"}),
+    Role.TECHNICIAN: frozenset(
+        {"community.view", "place.view", "device.view", "device.manage", "device.command"}
+    ),
     Role.ACCOUNTANT: frozenset(_STAFF_VIEW),
     Role.COMMITTEE_OFFICER: frozenset(
         _STAFF_VIEW

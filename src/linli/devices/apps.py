@@ -1,0 +1,12 @@
+"""Devices app: the registry of terminals and sensors, their messages and commands."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DevicesConfig(AppConfig):
+    """Django app config of :mod:`linli.devices`."""
+
+    name = "linli.devices"
+    label = "devices"
+    verbose_name = _("设备")
