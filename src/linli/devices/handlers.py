@@ -1,0 +1,112 @@
+"""What a stored device message does to the rest of the platform, by message type.
+
+The ingest calls :func:`run` for each newly stored message (never for a duplicate), inside
+the transaction that stored it: a handler's writes commit with the message or not at all,
+and the events it publishes go out after that commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from linli.core.events import publish
+from linli.devices import protocol
+from linli.devices.choices import CommandStatus, UpType
+from linli.devices.events import DeviceCommandFinished, DeviceEventReceived
+from linli.devices.models import Command, Device
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Device, Any, dt.datetime, dt.datetime], None]
+_by_type: dict[str, Handler] = {}
+
+# A result may still arrive after the command was given up as timed out: it did run.
+ANSWERABLE = (CommandStatus.QUEUED, CommandStatus.SENT, CommandStatus.TIMED_OUT)
+
+
+def on(up_type: str) -> Callable[[Handler], Handler]:
+    """Register the handler of messages of ``up_type``."""
+
+    def wrap(fn: Handler) -> Handler:
+        _by_type[up_type] = fn
+        return fn
+
+    return wrap
+
+
+def run(device: Device, message: Any, ts: dt.datetime, now: dt.datetime) -> None:
+    """Apply one newly stored message of ``device`` (sent at ``ts``, received ``now``)."""
+    fn = _by_type.get(message.type)
+    if fn is not None:
+        fn(device, message, ts, now)
+
+
+@on(UpType.STATE)
+def apply_state(
+    device: Device, message: protocol.StateMessage, ts: dt.datetime, now: dt.datetime
+) -> None:
+    """Record the configuration (and firmware) the device reports running."""
+    p = message.payload
+    fields: dict[str, Any] = {"reported_config": p.config, "reported_version": p.config_version}
+    if p.firmware is not None:
+        fields["firmware"] = p.firmware
+    Device.objects.filter(pk=device.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(device, name, value)
+
+
+@on(UpType.COMMAND_RESULT)
+def apply_command_result(
+    device: Device, message: protocol.CommandResultMessage, ts: dt.datetime, now: dt.datetime
+) -> None:
+    """Finish the device's command named by the result: succeeded or failed, with the result."""
+    p = message.payload
+    result = {"ok": p.ok, "code": p.code or "", "detail": p.detail or "", "msg_id": message.msg_id}
+    if p.ext:
+        result["ext"] = p.ext
+    status = CommandStatus.SUCCEEDED if p.ok else CommandStatus.FAILED
+    command = (
+        Command.objects.filter(device=device, msg_id=p.command_msg_id, status__in=ANSWERABLE)
+        .select_for_update()
+        .only("pk", "community_id")
+        .first()
+    )
+    if command is None:
+        # Unknown, another device's, or already finished: the message stays stored as sent.
+        log.info("command result ignored: device=%s command=%s", device.code, p.command_msg_id)
+        return
+    Command.objects.filter(pk=command.pk).update(status=status, result=result, finished_at=now)
+    publish(
+        DeviceCommandFinished(
+            command_id=command.pk,
+            command_msg_id=p.command_msg_id,
+            device_id=device.pk,
+            community_id=command.community_id,
+            succeeded=p.ok,
+            code=p.code or "",
+        )
+    )
+
+
+@on(UpType.EVENT)
+def publish_event(
+    device: Device, message: protocol.EventMessage, ts: dt.datetime, now: dt.datetime
+) -> None:
+    """Announce the device's event to alarm rules (after commit)."""
+    p = message.payload
+    publish(
+        DeviceEventReceived(
+            device_id=device.pk,
+            device_code=device.code,
+            device_kind=device.kind,
+            community_id=device.community_id,
+            msg_id=message.msg_id,
+            event=p.event,
+            severity=p.severity,
+            ts=ts,
+            data=p.data,
+        )
+    )
