@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from linli.core.events import handles
-from linli.devices import status
+from linli.devices import ingest, status  # noqa: F401  (ingest too: both must load together)
 from linli.devices.choices import DeviceKind, DeviceStatus
 from linli.devices.models import Device, StatusChange
 from tests.conftest import World

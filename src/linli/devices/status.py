@@ -3,9 +3,10 @@
 Every path that learns a device's status calls :func:`mark_online` or :func:`mark_offline`:
 message ingestion (a message arrived), the MQTT gateway (the broker delivered the device's
 last will), and the liveness task (no heartbeat for three intervals). Each writes a
-:class:`~linli.devices.models.StatusChange` and publishes :class:`DeviceOnline` or
-:class:`DeviceOffline` after commit, and only when the status really changed: the update
-is conditional, so two processes that learn the same thing record it once.
+:class:`~linli.devices.models.StatusChange` and publishes
+:class:`~linli.devices.events.DeviceOnline` or :class:`DeviceOffline` after commit, and only
+when the status really changed: the update is conditional, so two processes that learn the
+same thing record it once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db.models import Q
 
 from linli.core.events import event, publish
 from linli.devices.choices import DeviceStatus
+from linli.devices.events import DeviceOnline
 from linli.devices.models import Device, StatusChange
 
 # Reasons written on status changes.
@@ -26,17 +28,7 @@ HEARTBEAT_TIMEOUT = "heartbeat_timeout"
 LAST_WILL = "last_will"
 DISABLED = "disabled"
 
-
-@event("devices.device_online")
-@dataclass(frozen=True)
-class DeviceOnline:
-    """A device was heard from after being offline or never connected (上线)."""
-
-    device_id: int
-    device_code: str
-    community_id: int
-    at: dt.datetime
-    reason: str = MESSAGE
+__all__ = ["DeviceOffline", "DeviceOnline", "mark_offline", "mark_online"]
 
 
 @event("devices.device_offline")
@@ -82,7 +74,6 @@ def mark_online(device: Device, reason: str, at: dt.datetime) -> bool:
                 device_code=device.code,
                 community_id=device.community_id,
                 at=at,
-                reason=reason,
             )
         )
     device.status = DeviceStatus.ONLINE
