@@ -180,6 +180,9 @@ class Command(models.Model):
     deadline = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    timeout_seconds = models.PositiveIntegerField(_("超时 (秒)"), default=30)
+    # Every transition, oldest first: {"at": ISO time, "status": ..., and "attempt" or "by"}.
+    history = models.JSONField(default=list, blank=True)
 
     objects = ScopedQuerySet.as_manager()
 
