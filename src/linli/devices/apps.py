@@ -10,3 +10,7 @@ class DevicesConfig(AppConfig):
     name = "linli.devices"
     label = "devices"
     verbose_name = _("设备")
+
+    def ready(self) -> None:
+        """Register the app's background tasks with the worker."""
+        from linli.devices import tasks  # noqa: F401
