@@ -1,0 +1,292 @@
+"""HTTP device API v1 (设备 HTTP 接口): messages up, commands down, the protocol's schemas.
+
+Plain Django views (no sessions, no CSRF: devices authenticate every request). A device
+authenticates with ``Authorization: Bearer <device_id>:<secret>`` or with an HMAC signature
+(``X-Linli-Device``, ``X-Linli-Timestamp``, ``X-Linli-Nonce``, ``X-Linli-Signature``).
+Errors are ``{"code", "message", "details"}``; a 2xx answer is only given after the
+messages it acknowledges are committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import time
+from typing import Any
+
+import pydantic_core
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from linli.devices import credentials, ingest, protocol
+from linli.devices.choices import CommandStatus, Transport
+from linli.devices.models import Command, Device
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_BATCH = 100
+SIGNATURE_WINDOW_SECONDS = 300
+MAX_WAIT_SECONDS = 20
+DEFAULT_COMMAND_TIMEOUT_SECONDS = 30
+_nonce_re = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+
+class DeviceRefused(Exception):
+    """A request refused as a whole: HTTP status, machine code, translated message."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details if details is not None else {}
+
+    def response(self) -> JsonResponse:
+        """Return the error as the API's ``{code, message, details}`` answer."""
+        answer = JsonResponse(
+            {"code": self.code, "message": self.message, "details": self.details},
+            status=self.status,
+            json_dumps_params={"ensure_ascii": False},
+        )
+        if self.status == 401:
+            answer["WWW-Authenticate"] = 'Bearer realm="linli-device"'
+        return answer
+
+
+def _refusing(view: Any) -> Any:
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response: HttpResponse = view(request, *args, **kwargs)
+        except DeviceRefused as refused:
+            return refused.response()
+        return response
+
+    return wrapped
+
+
+# Authentication -------------------------------------------------------------------------
+
+
+def _bad_credentials() -> DeviceRefused:
+    return DeviceRefused(401, "bad_credentials", _("设备编号或密钥错误。"))
+
+
+def _find(code: str) -> Device:
+    device = Device.objects.select_related("community").filter(code=code).first()
+    if device is None:
+        raise _bad_credentials()  # the same answer as a wrong secret: ids are not probed
+    return device
+
+
+def authenticate(request: HttpRequest, body: bytes) -> Device:
+    """Return the device the request is from, or raise :class:`DeviceRefused` (401)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        code, _sep, secret = header[len("Bearer ") :].strip().partition(":")
+        device = _find(code)
+        if not credentials.check_token(device, secret):
+            raise _bad_credentials()
+    elif "X-Linli-Signature" in request.headers:
+        device = _check_signed(request, body)
+    else:
+        raise DeviceRefused(401, "not_authenticated", _("请提供设备令牌或签名。"))
+    if not device.enabled:
+        raise DeviceRefused(401, "disabled", _("设备已停用。"))
+    return device
+
+
+def _check_signed(request: HttpRequest, body: bytes) -> Device:
+    code = request.headers.get("X-Linli-Device", "")
+    timestamp = request.headers.get("X-Linli-Timestamp", "")
+    nonce = request.headers.get("X-Linli-Nonce", "")
+    given = request.headers.get("X-Linli-Signature", "")
+    if not (timestamp.isdigit() and len(timestamp) <= 12) or not _nonce_re.match(nonce):
+        raise DeviceRefused(
+            401, "bad_signature", _("签名请求头不完整或格式错误。"), {"headers": "X-Linli-*"}
+        )
+    if abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
+        raise DeviceRefused(
+            401,
+            "stale_timestamp",
+            _("请求时间戳与服务器时间相差超过 %(s)d 秒。") % {"s": SIGNATURE_WINDOW_SECONDS},
+            {"server_time": int(time.time())},
+        )
+    device = _find(code)
+    if not credentials.check_signature(device, timestamp, nonce, body, given):
+        raise DeviceRefused(401, "bad_signature", _("签名不正确。"))
+    # Only a correctly signed request uses up its nonce, so nobody can burn a device's nonces.
+    if not _first_use_of_nonce(device, nonce):
+        raise DeviceRefused(401, "replayed", _("该随机数已使用过，请求被视为重放。"))
+    return device
+
+
+def _first_use_of_nonce(device: Device, nonce: str) -> bool:
+    """Remember ``nonce`` for the signature window; say whether it was new for the device."""
+    # Twice the window: a timestamp may be up to the window early or late.
+    key = f"linli:device-nonce:{device.pk}:{nonce}"
+    return bool(cache.add(key, 1, timeout=2 * SIGNATURE_WINDOW_SECONDS))
+
+
+def _limit(device: Device, count: int) -> None:
+    if not ingest.limiter.take(device.pk, count):
+        rate = getattr(settings, "LINLI_DEVICE_RATE_PER_SECOND", ingest.DEFAULT_RATE_PER_SECOND)
+        refused = DeviceRefused(
+            429,
+            "rate_limited",
+            _("设备发送过快，请稍后重发。"),
+            {"messages": count, "rate_per_second": rate},
+        )
+        raise refused
+
+
+# Views ----------------------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+@_refusing
+def messages(request: HttpRequest) -> HttpResponse:
+    """Take one message or a batch (a JSON array of at most 100); answer a verdict each."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        raise _too_large()
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        raise _too_large()
+    device = authenticate(request, body)
+    try:
+        doc = pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        raise DeviceRefused(
+            400, "malformed_json", _("请求体不是有效的 JSON。"), {"error": str(exc)[:200]}
+        ) from None
+    if isinstance(doc, list):
+        if not doc:
+            raise DeviceRefused(400, "empty_batch", _("批量消息不能为空。"))
+        if len(doc) > MAX_BATCH:
+            raise DeviceRefused(
+                413,
+                "too_large",
+                _("一批最多 %(n)d 条消息。") % {"n": MAX_BATCH},
+                {"max_batch": MAX_BATCH, "given": len(doc)},
+            )
+        raws = [pydantic_core.to_json(item) for item in doc]
+    else:
+        raws = [body]
+    _limit(device, len(raws))
+    verdicts = ingest.accept(
+        [ingest.Inbound(raw, Transport.HTTP, device) for raw in raws], rate_limit=False
+    )
+    results = [
+        {
+            "msg_id": v.msg_id,
+            "ok": v.ok,
+            "reason": v.reason,
+            **({"detail": v.detail} if v.detail else {}),
+        }
+        for v in verdicts
+    ]
+    return JsonResponse(
+        {"results": results, "stored": sum(v.reason == ingest.STORED for v in verdicts)},
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _too_large() -> DeviceRefused:
+    return DeviceRefused(
+        413,
+        "too_large",
+        _("请求体超过 %(n)d 字节。") % {"n": MAX_BODY_BYTES},
+        {"max_bytes": MAX_BODY_BYTES},
+    )
+
+
+@csrf_exempt
+@require_GET
+@_refusing
+def commands(request: HttpRequest) -> HttpResponse:
+    """Hand the device its queued commands, marking them sent (configuration is ``set_config``).
+
+    ``?wait=N`` (at most 20 s) keeps the request open until a command is queued.
+    """
+    device = authenticate(request, b"")
+    wait = request.GET.get("wait", "0")
+    seconds = min(int(wait), MAX_WAIT_SECONDS) if wait.isdigit() else 0
+    until = time.monotonic() + seconds
+    while True:
+        sent = _deliver(device)
+        if sent or time.monotonic() >= until:
+            break
+        time.sleep(0.5)
+    down: list[dict[str, Any]] = [_command_message(device, c) for c in sent]
+    return JsonResponse({"commands": down}, json_dumps_params={"ensure_ascii": False})
+
+
+def _deliver(device: Device) -> list[Command]:
+    """Mark the device's queued, unexpired commands sent (each once, even under races)."""
+    now = dt.datetime.now(dt.UTC)
+    timeout = dt.timedelta(seconds=DEFAULT_COMMAND_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        queued = list(
+            Command.objects.filter(device=device, status=CommandStatus.QUEUED)
+            .exclude(deadline__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("created_at", "id")[:MAX_BATCH]
+        )
+        for command in queued:
+            command.status = CommandStatus.SENT
+            command.sent_at = now
+            command.attempts += 1
+            command.deadline = command.deadline or now + timeout
+        Command.objects.bulk_update(queued, ["status", "sent_at", "attempts", "deadline"])
+    return queued
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _command_message(device: Device, command: Command) -> dict[str, Any]:
+    sent_at = command.sent_at or dt.datetime.now(dt.UTC)
+    return protocol.CommandMessage(
+        msg_id=command.msg_id,
+        device_id=device.code,
+        ts=_ms(sent_at),
+        payload=protocol.CommandPayload(
+            name=command.name, params=command.params, deadline_ts=_ms(command.deadline or sent_at)
+        ),
+    ).model_dump(mode="json")
+
+
+@require_GET
+def schema_index(request: HttpRequest) -> HttpResponse:
+    """List the protocol's JSON Schemas."""
+    urls = {name: reverse("device_v1:schema", args=[name]) for name in protocol.SCHEMA_NAMES}
+    return JsonResponse(
+        {
+            "version": protocol.VERSION,
+            "max_message_bytes": protocol.MAX_MESSAGE_BYTES,
+            "schemas": urls,
+        }
+    )
+
+
+@functools.cache
+def _schema(name: str) -> dict[str, Any]:
+    return protocol.json_schema(name)
+
+
+@require_GET
+def schema(request: HttpRequest, name: str) -> HttpResponse:
+    """Serve the JSON Schema called ``name``."""
+    if name not in protocol.SCHEMA_NAMES:
+        return DeviceRefused(404, "not_found", _("没有这个协议模式。")).response()
+    response = JsonResponse(_schema(name), json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/schema+json"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
