@@ -202,10 +202,13 @@ def test_commands_are_handed_out_once_and_answered(device: tuple[Device, str]) -
     assert command["payload"]["deadline_ts"] > command["ts"]
     stored = Command.objects.get(msg_id="c-1")
     assert (stored.status, stored.attempts) == (CommandStatus.SENT, 1)
+    assert stored.history[-1]["status"] == "sent"
     assert client.get("/device/v1/commands").json()["commands"] == []
     result = message("r-1", type="command_result", payload={"command_msg_id": "c-1", "ok": True})
     assert post(client, result).json()["results"][0]["reason"] == "stored"
-    assert Command.objects.get(msg_id="c-1").status == CommandStatus.SUCCEEDED
+    answered = Command.objects.get(msg_id="c-1")
+    assert answered.status == CommandStatus.SUCCEEDED
+    assert [h["status"] for h in answered.history][-2:] == ["sent", "succeeded"]
 
 
 def test_commands_need_authentication(device: tuple[Device, str]) -> None:

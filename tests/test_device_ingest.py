@@ -295,6 +295,7 @@ def test_command_results_finish_the_devices_command(
         True,
         True,
     )
+    assert mine.history[-1]["status"] == "succeeded"
     assert theirs.status == CommandStatus.SENT  # another device cannot answer for it
     assert (failing.status, failing.result["code"], failing.result["detail"]) == (
         CommandStatus.FAILED,

@@ -71,14 +71,20 @@ def apply_command_result(
     command = (
         Command.objects.filter(device=device, msg_id=p.command_msg_id, status__in=ANSWERABLE)
         .select_for_update()
-        .only("pk", "community_id")
+        .only("pk", "community_id", "history")
         .first()
     )
     if command is None:
         # Unknown, another device's, or already finished: the message stays stored as sent.
         log.info("command result ignored: device=%s command=%s", device.code, p.command_msg_id)
         return
-    Command.objects.filter(pk=command.pk).update(status=status, result=result, finished_at=now)
+    history = [
+        *command.history,
+        {"at": now.isoformat(), "status": str(status), "by": device.code, "msg_id": message.msg_id},
+    ]
+    Command.objects.filter(pk=command.pk).update(
+        status=status, result=result, finished_at=now, history=history
+    )
     publish(
         DeviceCommandFinished(
             command_id=command.pk,

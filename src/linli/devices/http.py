@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.devices import credentials, ingest, protocol
+from linli.devices.actions import do_mark_command_sent
 from linli.devices.choices import CommandStatus, Transport
 from linli.devices.models import Command, Device
 
@@ -33,7 +34,6 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 100
 SIGNATURE_WINDOW_SECONDS = 300
 MAX_WAIT_SECONDS = 20
-DEFAULT_COMMAND_TIMEOUT_SECONDS = 30
 _nonce_re = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
@@ -230,21 +230,16 @@ def commands(request: HttpRequest) -> HttpResponse:
 def _deliver(device: Device) -> list[Command]:
     """Mark the device's queued, unexpired commands sent (each once, even under races)."""
     now = dt.datetime.now(dt.UTC)
-    timeout = dt.timedelta(seconds=DEFAULT_COMMAND_TIMEOUT_SECONDS)
     with transaction.atomic():
-        queued = list(
+        queued = (
             Command.objects.filter(device=device, status=CommandStatus.QUEUED)
-            .exclude(deadline__lte=now)
+            .exclude(deadline__lte=now)  # too late: the worker times it out
             .select_for_update(skip_locked=True)
-            .order_by("created_at", "id")[:MAX_BATCH]
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)[:MAX_BATCH]
         )
-        for command in queued:
-            command.status = CommandStatus.SENT
-            command.sent_at = now
-            command.attempts += 1
-            command.deadline = command.deadline or now + timeout
-        Command.objects.bulk_update(queued, ["status", "sent_at", "attempts", "deadline"])
-    return queued
+        sent = [do_mark_command_sent(pk, now) for pk in list(queued)]
+    return [c for c in sent if c is not None]
 
 
 def _ms(at: dt.datetime) -> int:
