@@ -169,12 +169,14 @@ def build_api() -> NinjaAPI:
         )
 
     from linli.core.api import router as core_router
+    from linli.devices.api import router as devices_router
     from linli.people.api import router as people_router
     from linli.places.api import router as places_router
 
     api.add_router("/", core_router)
     api.add_router("/", places_router)
     api.add_router("/", people_router)
+    api.add_router("/", devices_router)
     return api
 
 

@@ -135,10 +135,15 @@ def command_kinds(name: str) -> frozenset[str] | None:
     return None
 
 
+def kind_accepts(kind: str, name: str) -> bool:
+    """Say whether devices of ``kind`` accept command ``name``."""
+    kinds = command_kinds(name)
+    return kinds is None or kind in kinds
+
+
 def supports(device: Device, name: str) -> bool:
     """Say whether ``device``'s kind accepts command ``name``."""
-    kinds = command_kinds(name)
-    return kinds is None or device.kind in kinds
+    return kind_accepts(device.kind, name)
 
 
 def _validate_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
