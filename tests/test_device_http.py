@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import time
@@ -9,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
-from linli.devices import credentials, ingest
+from linli.devices import credentials, http, ingest
 from linli.devices.choices import CommandStatus
-from linli.devices.models import Command, Device, DeviceMessage
+from linli.devices.models import Command, Device, DeviceMessage, DeviceNonce
 from tests.conftest import World
 
 URL = "/device/v1/messages"
@@ -33,7 +34,6 @@ def message(msg_id: str = "m-1", device: str = "gate-1", **fields: Any) -> dict[
 @pytest.fixture(autouse=True)
 def _fresh_limits() -> Iterator[None]:
     ingest.limiter.reset()
-    cache.clear()
     yield
     ingest.limiter.reset()
 
@@ -143,6 +143,20 @@ def test_a_signed_request_is_accepted_once(device: tuple[Device, str]) -> None:
     assert first.json()["results"][0]["reason"] == "stored"
     replay = post(Client(), body, **headers)
     assert (replay.status_code, replay.json()["code"]) == (401, "replayed")
+
+
+def test_old_nonces_are_forgotten(device: tuple[Device, str], monkeypatch: Any) -> None:
+    old = DeviceNonce.objects.create(
+        device=device[0], nonce="n-old-000", seen_at=timezone.now() - dt.timedelta(minutes=11)
+    )
+    recent = DeviceNonce.objects.create(
+        device=device[0], nonce="n-new-000", seen_at=timezone.now() - dt.timedelta(minutes=9)
+    )
+    monkeypatch.setattr(http, "_purged_at", [0.0])
+    body = json.dumps(message()).encode()
+    assert post(Client(), body, **signed_headers(device, body)).status_code == 200
+    left = set(DeviceNonce.objects.values_list("pk", flat=True))
+    assert old.pk not in left and recent.pk in left
 
 
 def test_a_bad_signature_is_refused(device: tuple[Device, str]) -> None:

@@ -17,8 +17,7 @@ from typing import Any
 
 import pydantic_core
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -28,12 +27,13 @@ from django.views.decorators.http import require_GET, require_POST
 from linli.devices import credentials, ingest, protocol
 from linli.devices.actions import do_mark_command_sent
 from linli.devices.choices import CommandStatus, Transport
-from linli.devices.models import Command, Device
+from linli.devices.models import Command, Device, DeviceNonce
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 100
 SIGNATURE_WINDOW_SECONDS = 300
 MAX_WAIT_SECONDS = 20
+NONCE_PURGE_EVERY_SECONDS = 60
 _nonce_re = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
@@ -127,9 +127,26 @@ def _check_signed(request: HttpRequest, body: bytes) -> Device:
 
 def _first_use_of_nonce(device: Device, nonce: str) -> bool:
     """Remember ``nonce`` for the signature window; say whether it was new for the device."""
-    # Twice the window: a timestamp may be up to the window early or late.
-    key = f"linli:device-nonce:{device.pk}:{nonce}"
-    return bool(cache.add(key, 1, timeout=2 * SIGNATURE_WINDOW_SECONDS))
+    now = dt.datetime.now(dt.UTC)
+    _purge_nonces(now)
+    try:
+        with transaction.atomic():
+            DeviceNonce.objects.create(device=device, nonce=nonce, seen_at=now)
+    except IntegrityError:
+        return False
+    return True
+
+
+_purged_at = [0.0]  # monotonic time of this process's last purge
+
+
+def _purge_nonces(now: dt.datetime) -> None:
+    """Delete nonces older than twice the window (a timestamp may be early or late), each minute."""
+    if time.monotonic() - _purged_at[0] < NONCE_PURGE_EVERY_SECONDS:
+        return
+    _purged_at[0] = time.monotonic()
+    keep = dt.timedelta(seconds=2 * SIGNATURE_WINDOW_SECONDS)
+    DeviceNonce.objects.filter(seen_at__lt=now - keep).delete()
 
 
 def _limit(device: Device, count: int) -> None:

@@ -228,3 +228,24 @@ class Rejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.reason} ×{self.count}"
+
+
+class DeviceNonce(models.Model):
+    """A nonce a device used to sign an HTTP request, kept to refuse its replay (防重放).
+
+    Kept only while a signed request's timestamp is accepted (±5 minutes, so 10 minutes);
+    the HTTP device API purges older rows.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "nonce"], name="device_nonce_once")
+        ]
+        indexes = [models.Index(fields=["seen_at"], name="device_nonce_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.nonce}"
