@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("console:tenancies", _("出租屋"), "person.view", "⌸", "nav-tenancies"),
     NavItem("console:population", _("人口动态"), "population.view", "⇄"),
     NavItem("console:population_stats", _("人口统计"), "population.view", "◔", "nav-statistics"),
+    NavItem("console:devices", _("设备"), "device.view", "⎔", "nav-devices"),
     NavItem("console:my_household", _("我的家庭"), "household.view_own", "⌂", "nav-household"),
     NavItem("console:organisations", _("组织"), "organisation.view", "◈"),
     NavItem("console:grants", _("授权"), "grant.view", "⚑"),

@@ -1,0 +1,208 @@
+"""Console pages of devices: the list, a device's page, registering, secrets, commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from linli.core.choices import Role
+from linli.core.models import User
+from linli.core.tenancy import Actor
+from linli.devices import credentials, status
+from linli.devices.actions import do_register_device
+from linli.devices.choices import CommandStatus, Transport, UpType
+from linli.devices.models import Command, Device, DeviceMessage
+from linli.places.actions import do_generate_building
+from tests.conftest import World, make_user
+from tests.tenancy_devices import make_device
+
+
+@pytest.fixture
+def desk(world: World, system: Actor) -> User:
+    return make_user(system, "desk-a", Role.FRONT_DESK, world.a)
+
+
+@pytest.fixture
+def tech(world: World, system: Actor) -> User:
+    return make_user(system, "tech-a", Role.TECHNICIAN, world.a)
+
+
+def test_list_shows_status_counts_and_filters(
+    login, world: World, system: Actor, desk: User
+) -> None:  # type: ignore[no-untyped-def]
+    building = do_generate_building(
+        system, world.a, number="3", floors_above=1, units=1, rooms_per_floor=1
+    )
+    online = make_device(system, world.a, code="gate-1", building_id=building.pk)
+    make_device(system, world.a, code="cam-1", kind="camera", name="停车场摄像机")
+    make_device(system, world.b, code="b-gate", name="别人的门")
+    status.mark_online(online, status.MESSAGE, timezone.now())
+    c = login(desk)
+    page = c.get(reverse("console:devices")).content.decode()
+    assert "停车场摄像机" in page
+    assert "别人的门" not in page
+    assert 'data-count="online">1<' in page
+    assert 'data-count="unknown">1<' in page
+    assert 'id="device-new"' not in page  # the front desk only looks
+    filtered = c.get(reverse("console:devices"), {"building": building.pk}).content.decode()
+    assert "东门" in filtered
+    assert "停车场摄像机" not in filtered
+    assert "停车场摄像机" in c.get(reverse("console:devices"), {"kind": "camera"}).content.decode()
+    assert "东门" not in c.get(reverse("console:devices"), {"status": "offline"}).content.decode()
+
+
+def test_nav_has_devices_for_staff_with_device_view(login, world: World, desk: User) -> None:  # type: ignore[no-untyped-def]
+    assert 'id="nav-devices"' in login(desk).get(reverse("console:dashboard")).content.decode()
+
+
+def test_technician_registers_and_sees_the_secret_once(login, world: World, tech: User) -> None:  # type: ignore[no-untyped-def]
+    c = login(tech)
+    assert c.get(reverse("console:device_new")).status_code == 200
+    response = c.post(
+        reverse("console:device_new"),
+        {
+            "kind": "smoke_detector",
+            "code": "smoke-101",
+            "name": "101室烟感",
+            "serial": "YG-101",
+            "tags": "一期，消防",
+            "heartbeat_seconds": "300",
+        },
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    page = response.content.decode()
+    secret = re.search(r'id="secret-value">([^<]+)<', page)
+    assert secret is not None
+    device = Device.objects.get(code="smoke-101")
+    assert device.tags == ["一期", "消防"]
+    assert credentials.check_token(device, secret.group(1))
+    again = c.get(reverse("console:device", args=[device.pk])).content.decode()
+    assert secret.group(1) not in again
+    assert 'id="device-secret"' not in again
+
+
+def test_register_form_shows_a_duplicate_on_the_form(
+    login, world: World, system: Actor, tech: User
+) -> None:  # type: ignore[no-untyped-def]
+    make_device(system, world.a, code="gate-1")
+    body = {
+        "kind": "camera",
+        "code": "gate-1",
+        "name": "x",
+        "serial": "x",
+        "heartbeat_seconds": "60",
+    }
+    response = login(tech).post(reverse("console:device_new"), body)
+    assert response.status_code == 409
+    assert "设备编号已被使用" in response.content.decode()
+    assert Device.objects.count() == 1
+
+
+def test_rotate_shows_the_new_secret_and_the_old_one_stops(
+    login, world: World, system: Actor, tech: User
+) -> None:  # type: ignore[no-untyped-def]
+    device, old = do_register_device(
+        system, world.a, kind="camera", code="cam-9", name="摄像机", serial="C9"
+    )
+    response = login(tech).post(reverse("console:device_rotate", args=[device.pk]))
+    assert response["Cache-Control"] == "no-store"
+    new = re.search(r'id="secret-value">([^<]+)<', response.content.decode())
+    assert new is not None
+    device.refresh_from_db()
+    assert device.credential_version == 2
+    assert credentials.check_token(device, new.group(1))
+    assert not credentials.check_token(device, old)
+
+
+def test_guard_commands_but_cannot_rotate_or_register(login, world: World, system: Actor) -> None:  # type: ignore[no-untyped-def]
+    device = make_device(system, world.a)
+    c = login(world.guard_a)
+    page = c.get(reverse("console:device", args=[device.pk])).content.decode()
+    assert 'data-command="open_door"' in page
+    assert 'id="rotate-credentials"' not in page
+    response = c.post(reverse("console:device_command", args=[device.pk]), {"name": "open_door"})
+    assert response.status_code == 302
+    command = Command.objects.get()
+    assert (command.name, command.status, command.created_by) == (
+        "open_door",
+        CommandStatus.QUEUED,
+        world.guard_a,
+    )
+    page = c.get(reverse("console:device", args=[device.pk])).content.decode()
+    assert f'data-cancel="{command.pk}"' in page
+    c.post(reverse("console:command_cancel", args=[command.pk]))
+    assert Command.objects.get().status == CommandStatus.CANCELLED
+    assert c.post(reverse("console:device_rotate", args=[device.pk])).status_code == 403
+    assert c.get(reverse("console:device_new")).status_code == 403
+    assert Device.objects.get().credential_version == 1
+
+
+def test_front_desk_only_views(login, world: World, system: Actor, desk: User) -> None:  # type: ignore[no-untyped-def]
+    device = make_device(system, world.a)
+    c = login(desk)
+    page = c.get(reverse("console:device", args=[device.pk])).content.decode()
+    assert "data-command=" not in page
+    assert (
+        c.post(
+            reverse("console:device_command", args=[device.pk]), {"name": "open_door"}
+        ).status_code
+        == 403
+    )
+    assert (
+        c.post(reverse("console:device_enabled", args=[device.pk]), {"enabled": "0"}).status_code
+        == 403
+    )
+    assert not Command.objects.exists()
+    assert Device.objects.get().enabled
+
+
+def test_other_community_device_is_not_found(login, world: World, system: Actor) -> None:  # type: ignore[no-untyped-def]
+    device = make_device(system, world.b, code="b-gate")
+    c = login(world.manager_a)
+    assert c.get(reverse("console:device", args=[device.pk])).status_code == 404
+    assert c.post(reverse("console:device_rotate", args=[device.pk])).status_code == 404
+    assert (
+        c.post(reverse("console:device_command", args=[device.pk]), {"name": "reboot"}).status_code
+        == 404
+    )
+    assert not Command.objects.exists()
+
+
+def test_device_page_draws_telemetry_messages_and_status_history(
+    login,
+    world: World,
+    system: Actor,
+    django_assert_max_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    device = make_device(system, world.a, kind="environment_sensor", code="env-1")
+    now = timezone.now()
+    for i in range(30):
+        at = now - dt.timedelta(minutes=40 * i)
+        DeviceMessage.objects.create(
+            community=world.a,
+            device=device,
+            msg_id=f"t{i}",
+            type=UpType.TELEMETRY,
+            ts=at,
+            received_at=at,
+            transport=Transport.MQTT,
+            payload={"metrics": {"pm25": 30 + i, "temp": 20}},
+        )
+    status.mark_online(device, status.MESSAGE, now - dt.timedelta(hours=1))
+    status.mark_offline(device, status.HEARTBEAT_TIMEOUT, now)
+    c = login(world.manager_a)
+    with django_assert_max_num_queries(25):
+        page = c.get(
+            reverse("console:device", args=[device.pk]), {"metric": "pm25"}
+        ).content.decode()
+    assert "linli-line-chart" in page
+    assert '<option value="pm25" selected>' in page
+    assert "heartbeat_timeout" in page
+    assert page.count('class="point"') >= 20  # hourly averages over the day
+    heartbeat = c.get(reverse("console:device", args=[device.pk]), {"type": "heartbeat"})
+    assert "暂无消息" in heartbeat.content.decode()
