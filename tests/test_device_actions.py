@@ -28,6 +28,7 @@ from linli.devices.choices import CommandName, CommandStatus, DeviceKind, Device
 from linli.devices.models import Command, Device, StatusChange
 from linli.places.actions import do_generate_building
 from linli.places.models import Unit
+from linli.seed import seed_community, seed_devices
 from tests.conftest import World, make_user
 from tests.tenancy_devices import make_device
 
@@ -356,3 +357,14 @@ def test_liveness_tasks_are_registered_every_ten_seconds() -> None:
     periodic = {p.name: p.every for p in worker._periodic}
     assert periodic["devices.check_liveness"] == dt.timedelta(seconds=10)
     assert periodic["devices.expire_commands"] == dt.timedelta(seconds=10)
+
+
+def test_demo_devices_are_a_mix_placed_in_the_community(db: None) -> None:
+    summary = seed_community(residents=20, seed=3, code="demo-d")
+    made = seed_devices(summary.community, seed=3)
+    devices = Device.objects.filter(community=summary.community)
+    assert 18 <= made == devices.count() <= 25
+    assert len({d.kind for d in devices}) >= 12
+    assert devices.filter(unit__isnull=False).count() >= 3
+    assert devices.filter(status=DeviceStatus.ONLINE).exists()
+    assert all(d.credential_version == 1 for d in devices)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from stdnum.cn import ric
 from tqdm import tqdm
 
@@ -22,6 +23,8 @@ from linli.core.actions import do_create_organisation, do_create_user, do_give_g
 from linli.core.choices import OrganisationType, Role
 from linli.core.models import Organisation, User
 from linli.core.tenancy import Actor
+from linli.devices.actions import do_register_device
+from linli.devices.status import HEARTBEAT_TIMEOUT, MESSAGE, mark_offline, mark_online
 from linli.people.actions import (
     do_add_care_tag,
     do_register_person,
@@ -38,8 +41,9 @@ from linli.places.actions import (
     do_create_rooms,
     do_create_unit,
 )
+from linli.places.choices import AreaKind
 from linli.places.geometry import rectangle
-from linli.places.models import Community, Room
+from linli.places.models import Area, Building, Community, Room, Unit
 
 # Common surnames and given-name characters for plausible synthetic names.
 SURNAMES = (
@@ -385,6 +389,71 @@ def _care_tags(
 DEMO_CODE = "demo"
 
 
+# (kind, name, vendor, model, where): "gate" an entrance area, "unit" each unit door, "site"
+# the community, "building" one building. A realistic mix for one estate.
+DEMO_DEVICES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("barrier_gate", "东门车辆道闸", "捷顺", "JSKT6", "gate"),
+    ("barrier_gate", "南门车辆道闸", "捷顺", "JSKT6", "gate"),
+    ("face_terminal", "东门人行人脸机", "海康威视", "DS-K1T671", "gate"),
+    ("face_terminal", "南门人行人脸机", "海康威视", "DS-K1T671", "gate"),
+    ("camera", "东门出入口摄像机", "大华", "IPC-HFW3441", "gate"),
+    ("camera", "停车场摄像机", "大华", "IPC-HFW3441", "gate"),
+    ("door_controller", "单元门禁", "立林", "LL-MJ200", "unit"),
+    ("code_reader", "单元二维码读头", "立林", "LL-QR10", "unit"),
+    ("smoke_detector", "配电房烟感", "海曼", "HM-608PH", "building"),
+    ("gas_detector", "物业厨房燃气探测器", "海曼", "HM-710NVS", "site"),
+    ("water_leak", "地下泵房水浸传感器", "涂鸦", "TY-SJ01", "building"),
+    ("sos_button", "活动中心紧急按钮", "海曼", "HM-SOS", "site"),
+    ("parcel_locker", "智能快递柜", "丰巢", "FC-24", "site"),
+    ("elevator_controller", "电梯梯控", "日立", "HX-EC", "building"),
+    ("environment_sensor", "花园环境监测", "绿林", "LL-ENV6", "site"),
+    ("door_contact", "消防通道门磁", "涂鸦", "TY-MC", "building"),
+)
+
+
+def seed_devices(community: Community, *, seed: int) -> int:
+    """Register a realistic mix of about twenty devices; return how many.
+
+    Their secrets are not kept: rotate a device's key on its page to connect a real one.
+    Most are marked online, a few offline, as a live estate looks.
+    """
+    rng = random.Random(seed)  # noqa: S311  (reproducible synthetic data, not secrets)
+    system = Actor.system("seed")
+    buildings = list(Building.objects.filter(community=community).order_by("number"))
+    units = list(Unit.objects.filter(community=community).order_by("building__number", "number"))
+    gate = Area.objects.filter(community=community, kind=AreaKind.GATE).first()
+    now = timezone.now()
+    made = 0
+    for kind, name, vendor, model, where in DEMO_DEVICES:
+        places: list[tuple[str, dict[str, int | None]]] = [("", {})]
+        if where == "unit":
+            places = [(f"{u.building} {u.number}", {"unit_id": u.pk}) for u in units[:3]]
+        elif where == "building" and buildings:
+            places = [("", {"building_id": rng.choice(buildings).pk})]
+        elif where == "gate" and gate is not None:
+            places = [("", {"area_id": gate.pk})]
+        for prefix, location in places:
+            made += 1
+            device, _secret = do_register_device(
+                system,
+                community,
+                kind=kind,
+                code=f"{community.code}-{kind.replace('_', '-')}-{made:02d}",
+                name=f"{prefix}{name}",
+                serial=f"{vendor[:1]}{rng.randrange(10**9, 10**10)}",
+                vendor=vendor,
+                model=model,
+                firmware=f"{rng.randrange(1, 4)}.{rng.randrange(0, 10)}.{rng.randrange(0, 20)}",
+                tags=["演示"],
+                heartbeat_seconds=300 if kind.endswith(("detector", "leak", "button")) else 60,
+                **location,
+            )
+            mark_online(device, MESSAGE, now - dt.timedelta(seconds=rng.randrange(1, 50)))
+            if rng.random() < 0.15:
+                mark_offline(device, HEARTBEAT_TIMEOUT, now)
+    return made
+
+
 def ensure_demo(*, password: str, residents: int = 300) -> list[tuple[str, str]]:
     """Seed the demo community and accounts once; return ``(username, role)`` logins."""
     system = Actor.system("demo")
@@ -404,6 +473,7 @@ def ensure_demo(*, password: str, residents: int = 300) -> list[tuple[str, str]]
             staff_password=password,
             progress=True,
         )
+        seed_devices(summary.community, seed=2026)
         logins += summary.staff
     else:
         logins += [
