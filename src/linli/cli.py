@@ -1,4 +1,4 @@
-"""The ``linli`` command: serve, demo, migrate, createadmin, seed, worker, keys, residents."""
+"""The ``linli`` command: the process roles (serve, worker, gateway) and administration."""
 
 from __future__ import annotations
 
@@ -241,6 +241,52 @@ def cmd_export_residents(args: argparse.Namespace) -> None:
     print(f"{target}: residents of {community.code} ({what})")
 
 
+def _broker_url(given: str) -> str:
+    from django.conf import settings
+
+    url = given or settings.LINLI_MQTT_URL
+    if not url:
+        sys.exit("linli: no broker: give --broker mqtt://user:password@host:1883 or LINLI_MQTT_URL")
+    return str(url)
+
+
+def cmd_gateway(args: argparse.Namespace) -> None:
+    """Run the MQTT gateway role (shared subscription, store, then acknowledge)."""
+    _setup()
+    from linli.devices.gateway import Options, run
+
+    run(
+        Options(
+            broker_url=_broker_url(args.broker),
+            group=args.group,
+            batch=args.batch,
+            flush_ms=args.flush_ms,
+            client_id=args.client_id,
+        )
+    )
+
+
+def cmd_broker_config(args: argparse.Namespace) -> None:
+    """Write Mosquitto's password file, ACL file and configuration from the device registry."""
+    _setup()
+    from linli.devices.broker import BrokerConfigError, GatewayAccount, write_from_registry
+
+    host, _, port = args.listen.rpartition(":")
+    try:
+        account = GatewayAccount.from_url(_broker_url(args.broker))
+        written = write_from_registry(
+            Path(args.dir),
+            account,
+            group=args.group,
+            host=host or "0.0.0.0",  # noqa: S104
+            port=int(port),
+        )
+    except (BrokerConfigError, ValueError) as exc:
+        sys.exit(f"linli: {exc}")
+    for path in written:
+        print(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``linli`` command."""
     parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) smart community")
@@ -280,6 +326,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run the background worker role")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("gateway", help="run the MQTT gateway role")
+    p.add_argument("--broker", default="", help="mqtt://user:password@host:port (LINLI_MQTT_URL)")
+    p.add_argument("--group", default="linli", help="shared subscription group")
+    p.add_argument("--batch", type=int, default=500, help="messages per database transaction")
+    p.add_argument("--flush-ms", type=int, default=50, help="longest wait to fill a batch")
+    p.add_argument(
+        "--client-id",
+        default="",
+        help="MQTT client id, fixed per process so a restart resumes its session "
+        "(default: linli-gateway-<hostname>)",
+    )
+    p.set_defaults(func=cmd_gateway)
+
+    p = sub.add_parser(
+        "broker-config", help="write Mosquitto password, ACL and config files from the registry"
+    )
+    p.add_argument("--dir", required=True, help="directory to write passwords, acl, mosquitto.conf")
+    p.add_argument(
+        "--broker", default="", help="the gateway's broker URL, with its username:password"
+    )
+    p.add_argument("--group", default="linli", help="shared subscription group")
+    p.add_argument("--listen", default="0.0.0.0:1883", help="listener host:port")
+    p.set_defaults(func=cmd_broker_config)
 
     p = sub.add_parser("genkey", help="print a new LINLI_DATA_KEY entry")
     p.add_argument("--kid", default="k1")
