@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('devices', '0001_device_registry'),
+        ("devices", "0001_device_registry"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='command',
-            name='history',
+            model_name="command",
+            name="history",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='command',
-            name='timeout_seconds',
-            field=models.PositiveIntegerField(default=30, verbose_name='超时 (秒)'),
+            model_name="command",
+            name="timeout_seconds",
+            field=models.PositiveIntegerField(default=30, verbose_name="超时 (秒)"),
         ),
     ]
