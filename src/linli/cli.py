@@ -287,6 +287,64 @@ def cmd_broker_config(args: argparse.Namespace) -> None:
         print(path)
 
 
+def cmd_simulate(args: argparse.Namespace) -> None:
+    """Run virtual devices against a platform over MQTT or HTTP; print what became of them."""
+    from linli.devices import simulator
+
+    path = Path(args.credentials or f"simulated-devices-{args.community}.json")
+    if path.exists():
+        devices = simulator.load_credentials(path)[: args.devices or None]
+        print(f"{len(devices)} devices from {path}")
+    else:
+        _setup()
+        community = _community(args.community)
+        devices = simulator.register_devices(community.code, args.devices or 20)
+        simulator.save_credentials(path, devices)
+        print(f"registered {len(devices)} simulated devices in {community.code}; secrets in {path}")
+        if args.mqtt:
+            print("the broker must know them: run `linli broker-config` and reload the broker")
+    try:
+        simulator.run_simulation(
+            devices,
+            mqtt_url=args.mqtt,
+            http_url=args.http,
+            rate=args.rate,
+            duration=args.duration or None,
+            report_every=args.report_every,
+            out=sys.stdout,
+        )
+    except ValueError as exc:
+        sys.exit(f"linli: {exc}")
+
+
+def cmd_device_check(args: argparse.Namespace) -> None:
+    """Check a platform's device endpoint against protocol v1; exit 1 if a check fails."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+    try:  # the platform's database, if this machine has it: for the command round trip
+        import django
+
+        django.setup()
+    except Exception:  # noqa: S110  (checking a remote platform needs no configuration)
+        pass
+    from linli.devices import conformance
+
+    platform = conformance.LocalPlatform.find(args.device)
+    try:
+        if args.mqtt:
+            community = args.community or (platform.device.community.code if platform else "")
+            if not community:
+                sys.exit("linli: give --community, the device's community code (MQTT topics)")
+            outcomes = conformance.check_mqtt(
+                args.mqtt, args.device, args.secret, community, platform
+            )
+        else:
+            outcomes = conformance.check_http(args.http, args.device, args.secret, platform)
+    except ValueError as exc:
+        sys.exit(f"linli: {exc}")
+    if not conformance.report(outcomes, sys.stdout):
+        sys.exit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``linli`` command."""
     parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) smart community")
@@ -350,6 +408,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", default="linli", help="shared subscription group")
     p.add_argument("--listen", default="0.0.0.0:1883", help="listener host:port")
     p.set_defaults(func=cmd_broker_config)
+
+    p = sub.add_parser(
+        "simulate",
+        help="run virtual devices against a platform",
+        description="Run a realistic mix of virtual devices over MQTT or HTTP. With an existing "
+        "--credentials file, its devices are used (no database needed); otherwise --devices new "
+        "simulated devices are registered in --community in this installation's database and "
+        "their secrets written to the file.",
+    )
+    p.add_argument("--devices", type=int, default=0, help="how many devices (default 20 new)")
+    p.add_argument("--rate", type=float, default=10.0, help="messages per second in total")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--mqtt", default="", help="broker URL, mqtt://host:1883")
+    target.add_argument("--http", default="", help="platform URL, http://host:8000")
+    p.add_argument("--community", default="demo", help="community code (default: demo)")
+    p.add_argument("--duration", type=float, default=0, help="seconds to run (default: until ^C)")
+    p.add_argument(
+        "--credentials",
+        default="",
+        help="devices' credentials file (default: simulated-devices-<community>.json)",
+    )
+    p.add_argument("--report-every", type=float, default=5.0, help="seconds between summaries")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser(
+        "device-check",
+        help="check a platform's device endpoint against protocol v1",
+        description="Connect as a registered device and check the platform's answers against "
+        "the device protocol v1; print PASS/FAIL per check; exit 0 only if none fails.",
+    )
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--mqtt", default="", help="broker URL, mqtt://host:1883")
+    target.add_argument("--http", default="", help="platform URL, http://host:8000")
+    p.add_argument("--device", required=True, help="device id")
+    p.add_argument("--secret", required=True, help="device secret")
+    p.add_argument("--community", default="", help="the device's community code (MQTT)")
+    p.set_defaults(func=cmd_device_check)
 
     p = sub.add_parser("genkey", help="print a new LINLI_DATA_KEY entry")
     p.add_argument("--kid", default="k1")
