@@ -268,7 +268,9 @@ class _Acks:
     def take(self, pick: Callable[[dict[str, Any]], bool], source: str) -> dict[str, Any] | None:
         """Wait for and remove the first ack (or command) ``pick`` accepts."""
         items = self.acks if source == "ack" else self.commands
-        until = time.monotonic() + (ACK_TIMEOUT_SECONDS if source == "ack" else 15.0)
+        until = time.monotonic() + (
+            ACK_TIMEOUT_SECONDS if source == "ack" else COMMAND_TIMEOUT_SECONDS
+        )
         with self.cond:
             while True:
                 found = next((x for x in items if pick(x)), None)
