@@ -215,3 +215,65 @@ def test_the_residents_benchmark_runs_end_to_end_and_meets_its_targets() -> None
     assert (
         "target (≤ 60 s, < 500 MB): PASS (applied 1,000; re-import unchanged 1,000)" in done.stdout
     )
+
+
+def test_the_mqtt_benchmark_sends_valid_messages_and_judges_its_targets() -> None:
+    from bench.benchmarks import mqtt as bench_mqtt
+
+    from linli.devices import protocol
+
+    raw = bench_mqtt.message("bench-dev-0007", "r1-bench-dev-0007-3", 1_764_300_000_000)
+    parsed = protocol.TelemetryMessage.model_validate_json(raw)
+    assert parsed.device_id == "bench-dev-0007" and parsed.ts == 1_764_300_000_000
+    assert bench_mqtt.topic("bench-dev-0007") == "linli/v1/bench/bench-dev-0007/up/telemetry"
+    assert bench_mqtt._shares(10, 3) == [4, 3, 3]
+
+    def case(name: str, rate: float, **extra: float) -> dict[str, object]:
+        figures = dict.fromkeys(
+            ["cpu_broker_s", "cpu_consumers_s", "cpu_publisher_s", "load_average"], 1.0
+        )
+        if name == "gateway-2":
+            figures.update(p50_ms=5.0, p99_ms=9.0, max_ms=10.0, cpu_postgres_s=1.0)
+            figures.update(sent=100, stored=100, distinct=100)
+        return {"case": name, "load": "b", "rate": rate, **figures, **extra}
+
+    runs = [case("noop-1", 9_000), case("noop-2", 10_000), case("gateway-2", 8_500)]
+    summary = bench_mqtt.summarise(runs, "b")
+    verdict = bench_mqtt.verdicts(summary, "b")
+    assert verdict["ratio"] == pytest.approx(0.85)
+    assert verdict["ratio_ok"] and verdict["exact"] and verdict["rate_ok"]
+    table = bench_mqtt.render("b", summary, 200)
+    assert "target ≥ 8,000 msgs/s stored: PASS (8,500)" in table
+    runs[2].update(rate=7_000, distinct=99)  # one message lost: exactness fails too
+    verdict = bench_mqtt.verdicts(bench_mqtt.summarise(runs, "b"), "b")
+    assert not (verdict["ratio_ok"] or verdict["exact"] or verdict["rate_ok"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("mosquitto_pub") is None, reason="mosquitto is not installed")
+def test_the_mqtt_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    """``python -m bench mqtt --quick`` (needs PostgreSQL on 127.0.0.1; about a minute)."""
+    argv = ["mqtt", "--quick", "--messages", "2000", "--results-dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if "could not connect" in done.stderr or "Connection refused" in done.stderr:
+        pytest.skip("no PostgreSQL server on 127.0.0.1")
+    assert done.returncode in (0, 1), done.stdout + done.stderr[-3000:]  # 1: a target missed
+    assert "target sent = stored, no duplicates: PASS" in done.stdout
+    (path,) = tmp_path.glob("mqtt-*.json")
+    result = json.loads(path.read_text())
+    assert len(result["runs"]) == 6
+    for run in result["runs"]:
+        assert run["sent"] == 2000 and run["rate"] > 0, run
+        if run["case"] == "gateway-2":
+            assert run["stored"] == run["distinct"] == 2000 and not run["refused"], run
+            assert 0 < run["p50_ms"] <= run["p99_ms"]
+        else:
+            assert run["received"] >= 2000, run
+    assert set(result["verdicts"]) == {"a", "b"}
