@@ -69,3 +69,7 @@ def test_the_broker_hash_is_what_mosquitto_passwd_writes(tmp_path: Path) -> None
         ).decode()
         == their_digest
     )
+
+
+def test_secrets_never_look_like_command_line_options() -> None:
+    assert not any(credentials.new_secret().startswith("-") for _ in range(2000))

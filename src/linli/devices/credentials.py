@@ -46,9 +46,21 @@ def mosquitto_hash(secret: str, *, salt: bytes | None = None) -> str:
     return f"$7${MOSQUITTO_ITERATIONS}${salt_b64}${base64.b64encode(digest).decode()}"
 
 
+def new_secret() -> str:
+    """Return a fresh 256-bit secret, URL-safe and never starting with "-".
+
+    A leading "-" would make ``linli device-check --secret <secret>`` and similar command
+    lines read the secret as an option.
+    """
+    while True:
+        secret = secrets.token_urlsafe(32)
+        if not secret.startswith("-"):
+            return secret
+
+
 def issue(device: Device) -> str:
     """Give ``device`` a new secret (unsaved fields set); return the secret, to show once."""
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     device.secret_hash = _sha256(secret)
     device.signing_key_sealed = crypto.seal(signing_key(secret), SIGNING_PURPOSE)
     device.mqtt_password_hash = mosquitto_hash(secret)
