@@ -107,10 +107,21 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._buckets: dict[int, tuple[float, float]] = {}
 
-    def take(self, device_id: int, n: int = 1) -> bool:
-        """Take ``n`` tokens from the device's bucket; say whether there were enough."""
-        rate = float(getattr(settings, "LINLI_DEVICE_RATE_PER_SECOND", DEFAULT_RATE_PER_SECOND))
-        burst = float(getattr(settings, "LINLI_DEVICE_RATE_BURST", DEFAULT_RATE_BURST))
+    @staticmethod
+    def limits() -> tuple[float, float]:
+        """Return the configured ``(rate per second, burst)``."""
+        return (
+            float(getattr(settings, "LINLI_DEVICE_RATE_PER_SECOND", DEFAULT_RATE_PER_SECOND)),
+            float(getattr(settings, "LINLI_DEVICE_RATE_BURST", DEFAULT_RATE_BURST)),
+        )
+
+    def take(self, device_id: int, n: int = 1, limits: tuple[float, float] | None = None) -> bool:
+        """Take ``n`` tokens from the device's bucket; say whether there were enough.
+
+        ``limits`` (from :meth:`limits`) spares a caller checking many messages the settings
+        lookups per message.
+        """
+        rate, burst = limits or self.limits()
         now = time.monotonic()
         with self._lock:
             tokens, at = self._buckets.get(device_id, (burst, now))
@@ -142,8 +153,10 @@ def accept(batch: Sequence[Inbound], *, rate_limit: bool = True) -> list[Verdict
     refused: list[_Refused] = []
     first_index: dict[tuple[int, str], int] = {}
     community_codes = _community_codes(batch)
+    window = _ts_window(now)
+    limits = limiter.limits() if rate_limit else None
     for index, item in enumerate(batch):
-        outcome = _check(index, item, now, community_codes, rate_limit)
+        outcome = _check(index, item, window, community_codes, limits)
         if isinstance(outcome, _Refused):
             refused.append(outcome)
             verdicts[index] = Verdict(False, outcome.msg_id, outcome.reason, outcome.detail)
@@ -190,9 +203,22 @@ def _community_codes(batch: Sequence[Inbound]) -> dict[int, str]:
     return codes
 
 
+def _ts_window(now: dt.datetime) -> tuple[int, int]:
+    """Return the accepted range of message timestamps (epoch ms) at ``now``, read once a batch."""
+    now_ms = int(now.timestamp() * 1000)
+    max_age = int(getattr(settings, "LINLI_DEVICE_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS))
+    max_skew = int(getattr(settings, "LINLI_DEVICE_MAX_SKEW_SECONDS", DEFAULT_MAX_SKEW_SECONDS))
+    return now_ms - max_age * 1000, now_ms + max_skew * 1000
+
+
 def _check(
-    index: int, item: Inbound, now: dt.datetime, community_codes: dict[int, str], rate: bool
+    index: int,
+    item: Inbound,
+    window: tuple[int, int],
+    community_codes: dict[int, str],
+    limits: tuple[float, float] | None,
 ) -> _Good | _Refused:
+    """Check one message; ``limits`` is ``None`` when the caller took the rate tokens."""
     device = item.device
     sender = device.code if device is not None else ""
 
@@ -224,12 +250,9 @@ def _check(
         return refuse(DISABLED, _("设备已停用。"), msg_id)
     if item.topic_community and community_codes.get(device.community_id) != item.topic_community:
         return refuse(WRONG_COMMUNITY, _("主题中的社区与设备所属社区不符。"), msg_id)
-    now_ms = int(now.timestamp() * 1000)
-    max_age = int(getattr(settings, "LINLI_DEVICE_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS))
-    max_skew = int(getattr(settings, "LINLI_DEVICE_MAX_SKEW_SECONDS", DEFAULT_MAX_SKEW_SECONDS))
-    if message.ts < now_ms - max_age * 1000 or message.ts > now_ms + max_skew * 1000:
+    if not window[0] <= message.ts <= window[1]:
         return refuse(STALE_TIMESTAMP, _("消息时间戳超出允许范围。"), msg_id)
-    if rate and not limiter.take(device.pk):
+    if limits is not None and not limiter.take(device.pk, limits=limits):
         return refuse(RATE_LIMITED, _("设备发送过快，请稍后重发。"), msg_id)
     ts = dt.datetime.fromtimestamp(message.ts / 1000, dt.UTC)
     payload_json = message.payload.model_dump_json(exclude_unset=True)

@@ -146,12 +146,9 @@ def do_register_person(
     details, ethnic_code, country = _person_details(
         name=name, id_type=id_type, ethnicity=ethnicity, nationality=nationality
     )
-    phone_sealed = phone_hash = phone_masked = ""
     if phone:
         try:
-            phone_sealed, phone_hash, phone_masked = identity.seal_phone(
-                identity.normalise_phone(phone)
-            )
+            identity.normalise_phone(phone)
         except errors.ValidationFailed as exc:
             details.update(exc.details)
     if details:
@@ -160,36 +157,20 @@ def do_register_person(
         with transaction.atomic():
             add_membership(actor, found.existing, community.pk)
         return found.existing
-    birth: dt.date | None = None
-    sex: str = Sex.UNKNOWN
-    if id_type == IdType.RESIDENT_ID:
-        parsed = identity.parse_resident_id(found.number)
-        birth, sex = parsed.birth_date, parsed.sex
-    id_sealed, id_hash, id_masked = identity.seal_id(id_type, found.number)
+    person = _new_person(
+        community,
+        NewPerson(name, id_type, found.number, phone, ethnic_code, country),
+    )
     try:
         with transaction.atomic():
-            person = Person.objects.create(
-                community=community,
-                name=name.strip(),
-                id_type=id_type,
-                id_number_sealed=id_sealed,
-                id_number_hash=id_hash,
-                id_number_masked=id_masked,
-                birth_date=birth,
-                sex=sex,
-                phone_sealed=phone_sealed,
-                phone_hash=phone_hash,
-                phone_masked=phone_masked,
-                ethnicity=ethnic_code,
-                nationality=country,
-            )
+            person.save(force_insert=True)
             Membership.objects.create(person=person, community=community)
             audit.record(
                 actor,
                 "people.person.register",
                 person,
                 community_id=community.pk,
-                changes={"name": [None, person.name], "id_number": [None, id_masked]},
+                changes={"name": [None, person.name], "id_number": [None, person.id_number_masked]},
             )
     except IntegrityError as exc:  # registered concurrently by another request
         raise errors.Conflict(

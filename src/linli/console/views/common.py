@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from linli.console import components
+from linli.console.context import current_community_id
 from linli.core import errors
 from linli.core.auth import request_actor
 from linli.core.tenancy import Actor
@@ -80,3 +81,11 @@ def community_overview(actor: Actor, community: Community) -> CommunityOverview:
         )
     out.map = components.community_map(community, out.buildings, out.residents)
     return out
+
+
+def person_community(request: HttpRequest, actor: Actor, person: Any) -> Any:
+    """Return the community a person's page works in: the switcher's current community if
+    the person belongs to it, else the first of the person's communities the actor sees."""
+    visible = people_selectors.person_communities(actor, person)
+    current = current_community_id(request)
+    return place_selectors.get_community(actor, current if current in visible else visible[0])

@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from linli.console.context import current_community_id
 from linli.console.forms import (
     AccountForm,
     CareForm,
@@ -21,13 +20,10 @@ from linli.console.forms import (
     KinshipForm,
     VehicleForm,
 )
-from linli.console.views.common import console_actor
+from linli.console.views.common import console_actor, person_community
 from linli.core import errors
-from linli.core.tenancy import Actor
 from linli.people import actions, selectors
 from linli.people.models import Person
-from linli.places import selectors as place_selectors
-from linli.places.models import Community
 
 
 def _page(
@@ -45,19 +41,12 @@ def _page(
     )
 
 
-def _current_community(request: HttpRequest, actor: Actor, person: Person) -> Community:
-    """Return the current community if the person belongs to it (else the first visible)."""
-    visible = selectors.person_communities(actor, person)
-    current = current_community_id(request)
-    return place_selectors.get_community(actor, current if current in visible else visible[0])
-
-
 @login_required
 def vehicle_new(request: HttpRequest, person_id: int) -> HttpResponse:
     """Register a vehicle of a person in the current community."""
     actor = console_actor(request)
     person = selectors.get_person(actor, person_id)
-    community = _current_community(request, actor, person)
+    community = person_community(request, actor, person)
     actor.require("person.manage", community.pk)
     form = VehicleForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -89,7 +78,7 @@ def care_new(request: HttpRequest, person_id: int) -> HttpResponse:
     """Add a special-care tag to a person in the current community."""
     actor = console_actor(request)
     person = selectors.get_person(actor, person_id)
-    community = _current_community(request, actor, person)
+    community = person_community(request, actor, person)
     actor.require("person.care_manage", community.pk)
     form = CareForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -213,7 +202,7 @@ def resident_account(request: HttpRequest, person_id: int) -> HttpResponse:
     """Open a resident's sign-in account in the current community."""
     actor = console_actor(request)
     person = selectors.get_person(actor, person_id)
-    community = _current_community(request, actor, person)
+    community = person_community(request, actor, person)
     actor.require("person.manage", community.pk)
     if person.user_id is not None:
         raise errors.Conflict(_("此人已有居民账号。"), code="account_exists")

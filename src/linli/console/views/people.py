@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from linli.console import components
 from linli.console.context import current_community_id
-from linli.console.views.common import console_actor, no_store, require_somewhere
+from linli.console.views.common import console_actor, no_store, person_community, require_somewhere
 from linli.core import errors
 from linli.core.tabular import Column, Kind, Sheet, write_xlsx
 from linli.people import actions, browse, codes, selectors, stats
@@ -67,9 +67,8 @@ def _person_page(
     request: HttpRequest, person: Person, revealed: dict[str, str] | None = None
 ) -> HttpResponse:
     actor = console_actor(request)
-    visible = selectors.person_communities(actor, person)
     current = current_community_id(request)
-    community = place_selectors.get_community(actor, current if current in visible else visible[0])
+    community = person_community(request, actor, person)
     can_see_care = bool(selectors.person_communities(actor, person, "person.care_view"))
     return render(
         request,
