@@ -7,6 +7,7 @@ sharing the subscription; a ``kill -9`` and restart) and need PostgreSQL on 127.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -364,6 +365,36 @@ def test_queued_commands_are_published_and_marked_sent(
     assert message["payload"]["deadline_ts"] == int(command.deadline.timestamp() * 1000)
     with pytest.raises(queue.Empty):  # sent once
         gate.down(timeout=0.6)
+
+
+def test_retiring_a_stopped_gateway_stores_its_share_and_ends_its_session(
+    registry: Registry, run_gateway: Any
+) -> None:
+    keeper = run_gateway()
+    gone = run_gateway()
+    gone.stop.set()  # stopped for good, its session kept by the broker
+    wait_for(lambda: not gone._connected.is_set(), what="the gateway stopped")
+    gate = registry.device("a-gate")
+    assert gate.connected()
+    ids = [f"r-{n}" for n in range(60)]
+    for msg_id in ids:
+        gate.publish("a", telemetry("a-gate", msg_id))
+    wait_for(lambda: keeper.stored >= 20, what="the keeper's share stored")
+    time.sleep(0.5)
+    held = set(ids) - set(stored("a-gate"))
+    assert held, "the broker gave the stopped gateway's session no share"
+
+    options = dataclasses.replace(keeper.options, client_id=gone.client_id)
+    retiring = Gateway(options)
+    assert retiring.retire(idle_seconds=1.0) is True
+    assert retiring.stored == len(held)
+    assert stored("a-gate") == sorted(ids)
+    # The session is gone: every later message goes to the keeper, none waits elsewhere.
+    before = keeper.stored
+    for n in range(20):
+        gate.publish("a", telemetry("a-gate", f"after-{n}"))
+    wait_for(lambda: keeper.stored == before + 20, what="all later messages at the keeper")
+    assert Gateway(options).retire(idle_seconds=0.2) is False  # nothing left to retire
 
 
 def test_broker_config_writes_devices_and_the_gateway_account(

@@ -255,15 +255,20 @@ def cmd_gateway(args: argparse.Namespace) -> None:
     _setup()
     from linli.devices.gateway import Options, run
 
-    run(
-        Options(
-            broker_url=_broker_url(args.broker),
-            group=args.group,
-            batch=args.batch,
-            flush_ms=args.flush_ms,
-            client_id=args.client_id,
-        )
+    options = Options(
+        broker_url=_broker_url(args.broker),
+        group=args.group,
+        batch=args.batch,
+        flush_ms=args.flush_ms,
+        client_id=args.retire or args.client_id,
     )
+    if not args.retire:
+        run(options)
+        return
+    if run(options, retire=True):
+        print(f"gateway session {args.retire} retired: what it held is stored")
+    else:
+        print(f"the broker held no session {args.retire}: nothing to retire")
 
 
 def cmd_broker_config(args: argparse.Namespace) -> None:
@@ -395,6 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="MQTT client id, fixed per process so a restart resumes its session "
         "(default: linli-gateway-<hostname>)",
+    )
+    p.add_argument(
+        "--retire",
+        default="",
+        metavar="CLIENT_ID",
+        help="take over the session of a gateway stopped for good, store what it holds, "
+        "and end it (the broker stops giving it a share of the messages)",
     )
     p.set_defaults(func=cmd_gateway)
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pydantic_core
 from django.conf import settings
 from django.db import connection, transaction
@@ -54,6 +55,10 @@ DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600  # devices keep messages while offline
 DEFAULT_MAX_SKEW_SECONDS = 300
 DEFAULT_RATE_PER_SECOND = 50.0
 DEFAULT_RATE_BURST = 200.0
+# A device's last contact is written at most this often while it stays online: a gateway
+# hearing from a device many times a second does not rewrite its row each time. Far below
+# the shortest heartbeat timeout (3 × 10 s), so liveness is not affected.
+SEEN_RESOLUTION = dt.timedelta(seconds=5)
 _DETAIL_CHARS = 200
 
 _msg_id_re = re.compile(protocol.MSG_ID_PATTERN)
@@ -296,9 +301,12 @@ def _strings_hold_nul(value: Any) -> bool:
 
 def _insert(good: list[_Good], now: dt.datetime) -> set[tuple[int, str]]:
     """Insert the messages not stored yet; return the ``(device id, msg_id)`` inserted."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
+    if connection.vendor == "postgresql":
+        # Parameters sent in binary and bound by the server (Django's cursor binds on the
+        # client, where quoting every array element cost more than the insert itself).
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as raw:
+            raw.execute(
                 _PG_INSERT_MESSAGES,
                 [
                     now,
@@ -310,30 +318,47 @@ def _insert(good: list[_Good], now: dt.datetime) -> set[tuple[int, str]]:
                     [str(g.item.transport) for g in good],
                     [g.payload_json for g in good],
                 ],
+                binary=True,
             )
-        else:
-            adapt = connection.ops.adapt_datetimefield_value
-            rows = [
-                [
-                    g.device.community_id,
-                    g.device.pk,
-                    g.message.msg_id,
-                    g.message.type,
-                    adapt(g.ts),
-                    str(g.item.transport),
-                    g.payload_json,
-                ]
-                for g in good
-            ]
-            cursor.execute(_SQLITE_INSERT_MESSAGES, [adapt(now), json.dumps(rows)])
+            return {(int(d), m) for d, m in raw.fetchall()}
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        [
+            g.device.community_id,
+            g.device.pk,
+            g.message.msg_id,
+            g.message.type,
+            adapt(g.ts),
+            str(g.item.transport),
+            g.payload_json,
+        ]
+        for g in good
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_INSERT_MESSAGES, [adapt(now), json.dumps(rows)])
         return {(int(d), m) for d, m in cursor.fetchall()}
 
 
 def _mark_seen(good: Iterable[_Good], now: dt.datetime) -> None:
-    """Set the devices' last contact; bring offline or new ones online, recorded and announced."""
+    """Set the devices' last contact; bring offline or new ones online, recorded and announced.
+
+    A device this process saw online less than :data:`SEEN_RESOLUTION` ago is skipped: its
+    row already says so. (If another process marked it offline meanwhile, say on its last
+    will, it comes back online with the first batch after that interval.)
+    """
     devices: dict[int, Device] = {}
     for g in good:
-        devices.setdefault(g.device.pk, g.device)
+        device = g.device
+        if device.pk in devices:
+            continue
+        seen = device.last_seen_at
+        if (
+            device.status == DeviceStatus.ONLINE
+            and seen is not None
+            and now - seen < SEEN_RESOLUTION
+        ):
+            continue
+        devices[device.pk] = device
     if not devices:
         return
     ids = sorted(devices)  # one lock order for every process
@@ -414,9 +439,9 @@ def _count_refusals(refused: list[_Refused], now: dt.datetime) -> None:
 _PG_INSERT_MESSAGES = """
 INSERT INTO devices_devicemessage
     (community_id, device_id, msg_id, type, ts, received_at, transport, payload)
-SELECT c, d, m, t, s, %s, tr, p::jsonb
-FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
-            %s::text[], %s::text[]) AS u(c, d, m, t, s, tr, p)
+SELECT c, d, m, t, s, %b, tr, p::jsonb
+FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::timestamptz[],
+            %b::text[], %b::text[]) AS u(c, d, m, t, s, tr, p)
 ON CONFLICT (device_id, msg_id) DO NOTHING
 RETURNING device_id, msg_id
 """
