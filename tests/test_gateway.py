@@ -368,7 +368,7 @@ def test_queued_commands_are_published_and_marked_sent(
 
 
 def test_retiring_a_stopped_gateway_stores_its_share_and_ends_its_session(
-    registry: Registry, run_gateway: Any
+    registry: Registry, run_gateway: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     keeper = run_gateway()
     gone = run_gateway()
@@ -394,7 +394,9 @@ def test_retiring_a_stopped_gateway_stores_its_share_and_ends_its_session(
     for n in range(20):
         gate.publish("a", telemetry("a-gate", f"after-{n}"))
     wait_for(lambda: keeper.stored == before + 20, what="all later messages at the keeper")
-    assert Gateway(options).retire(idle_seconds=0.2) is False  # nothing left to retire
+    url = gateway_url(registry.broker.port)
+    cli.main(["gateway", "--broker", url, "--retire", gone.client_id])
+    assert f"the broker held no session {gone.client_id}" in capsys.readouterr().out
 
 
 def test_broker_config_writes_devices_and_the_gateway_account(

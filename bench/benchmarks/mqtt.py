@@ -8,6 +8,10 @@ for each load and each repetition, three consumers in turn on the same shared su
 
 - **do-nothing, 1 process** and **do-nothing, 2 processes** (the baseline): paho-mqtt,
   MQTT 5, QoS 1, manual acknowledgement sent as soon as a message arrives, nothing else;
+- **do-nothing on the gateway's MQTT client, 2 processes**: the same with
+  :mod:`linli.devices.mqtt5` (what the gateway reads with), acknowledging each read's
+  messages in one write: how fast the broker can hand messages to the gateway's own
+  transport, shown beside the baseline;
 - **gateway, 2 processes**: ``linli gateway --batch 500 --flush-ms 50``, each message
   stored through ``ingest.accept`` and acknowledged after the commit.
 
@@ -67,10 +71,11 @@ TARGET_C_RATE = 8000.0
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
 F_SETPIPE_SZ = 1031
-CASES = ("noop-1", "noop-2", "gateway-2")
+CASES = ("noop-1", "noop-2", "bulk-2", "gateway-2")
 CASE_LABELS = {
     "noop-1": "do-nothing, 1 process",
     "noop-2": "do-nothing, 2 processes (baseline)",
+    "bulk-2": "do-nothing on the gateway's MQTT client, 2 processes",
     "gateway-2": "linli gateway, 2 processes",
 }
 LOADS = {"a": "A: Python publisher (paho)", "b": "B: C publishers (mosquitto_pub -l)"}
@@ -217,6 +222,41 @@ def _subscribe(port: int, password: str, client_id: str) -> dict[str, Any]:
             break
     client.disconnect()
     client.loop_stop()
+    return {**state, "cpu_s": time.process_time()}
+
+
+def _subscribe_bulk(port: int, password: str, client_id: str) -> dict[str, Any]:
+    from linli.devices import mqtt5
+
+    state = {"count": 0, "first": 0.0, "last": 0.0}
+    client: mqtt5.Client
+
+    def on_messages(number: int, messages: list[mqtt5.Message]) -> None:
+        now = time.time()
+        if not state["count"]:
+            state["first"] = now
+        state["count"] += len(messages)
+        state["last"] = now
+        client.ack(number, [m.packet_id for m in messages])
+
+    client = mqtt5.Client(
+        client_id, username=GATEWAY_USER, password=password, on_messages=on_messages
+    )
+    client.connect(
+        "127.0.0.1",
+        port,
+        clean_start=True,
+        properties=[(mqtt5.SESSION_EXPIRY, 0), (mqtt5.RECEIVE_MAXIMUM, RECEIVE_MAXIMUM)],
+    )
+    client.subscribe([(f"$share/{GROUP}/linli/v1/+/+/up/#", 1)])
+    print("ready", flush=True)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda s, f: stop.update(now=True))
+    while not stop["now"]:
+        time.sleep(0.1)
+        if state["count"] and time.time() - state["last"] > IDLE_SECONDS:
+            break
+    client.disconnect()
     return {**state, "cpu_s": time.process_time()}
 
 
@@ -380,6 +420,8 @@ def child(argv: list[str]) -> None:
         _emit(_prepare(Path(argv[1]), argv[2], int(argv[3]), int(argv[4])))
     elif role == "sub":
         _emit(_subscribe(int(argv[1]), argv[2], argv[3]))
+    elif role == "sub-bulk":
+        _emit(_subscribe_bulk(int(argv[1]), argv[2], argv[3]))
     elif role == "pub-a":
         rate = float(argv[6])
         _emit(
@@ -495,11 +537,13 @@ def _pg(url: str) -> Any:
     return psycopg.connect(url, autocommit=True)
 
 
-def _start_subscribers(setup: Setup, n: int, run: str) -> list[subprocess.Popen[str]]:
+def _start_subscribers(
+    setup: Setup, n: int, run: str, role: str = "sub"
+) -> list[subprocess.Popen[str]]:
     subs = []
     for k in range(n):
         p = subprocess.Popen(
-            _child_argv("sub", str(setup.port), setup.password, f"bench-noop-{run}-{k}"),
+            _child_argv(role, str(setup.port), setup.password, f"bench-noop-{run}-{k}"),
             env=setup.env,
             cwd=runner.REPO_DIR,
             stdout=subprocess.PIPE,
@@ -562,8 +606,10 @@ def run_case(setup: Setup, case: str, load: str) -> dict[str, Any]:
     conn = _pg(setup.database_url)
     conn.execute("TRUNCATE devices_devicemessage, devices_rejection")
     consumers: list[Any]
-    if case.startswith("noop"):
-        consumers = _start_subscribers(setup, int(case[-1]), run)
+    do_nothing = case.startswith(("noop", "bulk"))
+    if do_nothing:
+        role = "sub" if case.startswith("noop") else "sub-bulk"
+        consumers = _start_subscribers(setup, int(case[-1]), run, role)
         gateway_ids: list[str] = []
         backends: list[int] = []
     else:
@@ -593,7 +639,7 @@ def run_case(setup: Setup, case: str, load: str) -> dict[str, Any]:
     )
     out: dict[str, Any] = {"case": case, "load": load, "devices": devices}
     pub: dict[str, Any] = {}
-    if case.startswith("noop"):
+    if do_nothing:
         pub = _marker(publisher.communicate(timeout=900)[0])
         results = []
         for p in consumers:
@@ -810,6 +856,10 @@ def run(args: argparse.Namespace) -> int:
         with databases.scratch("postgres", home, pg_url=args.pg_url, name="bench_mqtt") as db:
             env = runner.linli_env(home, db.env, settings="linli.settings")
             env["LINLI_LOG_LEVEL"] = "INFO"
+            # Each benchmark connection stands for many real devices (a few hundred
+            # messages a second each): the per-device limit (50/s) would refuse most.
+            env["LINLI_DEVICE_RATE_PER_SECOND"] = "100000"
+            env["LINLI_DEVICE_RATE_BURST"] = "100000"
             port = free_port()
             password = secrets.token_urlsafe(24)
             url = f"mqtt://{GATEWAY_USER}:{password}@127.0.0.1:{port}"
@@ -819,7 +869,8 @@ def run(args: argparse.Namespace) -> int:
                 setup = Setup(home, env, database_url, port, password, broker, args)
                 for rep in range(args.repeat):
                     for load in loads:
-                        cases = list(CASES[rep % 3 :] + CASES[: rep % 3])
+                        shift = rep % len(CASES)
+                        cases = list(CASES[shift:] + CASES[:shift])
                         for case in cases:
                             result = run_case(setup, case, load)
                             result["repetition"] = rep + 1

@@ -70,6 +70,8 @@ class Config:
     login_lockout_seconds: int
     hsts_seconds: int
     ssl_redirect: bool
+    device_rate_per_second: int
+    device_rate_burst: int
 
 
 def load() -> Config:
@@ -116,4 +118,6 @@ def load() -> Config:
         login_lockout_seconds=_int("LINLI_LOGIN_LOCKOUT_SECONDS", 900),
         hsts_seconds=_int("LINLI_HSTS_SECONDS", 0),
         ssl_redirect=_bool("LINLI_SSL_REDIRECT", False),
+        device_rate_per_second=_int("LINLI_DEVICE_RATE_PER_SECOND", 50),
+        device_rate_burst=_int("LINLI_DEVICE_RATE_BURST", 200),
     )

@@ -26,6 +26,8 @@ LINLI_LOOKUP_KEY_ID = CONFIG.lookup_key_id
 LINLI_MQTT_URL = CONFIG.mqtt_url
 LINLI_LOGIN_MAX_FAILURES = CONFIG.login_max_failures
 LINLI_LOGIN_LOCKOUT_SECONDS = CONFIG.login_lockout_seconds
+LINLI_DEVICE_RATE_PER_SECOND = CONFIG.device_rate_per_second
+LINLI_DEVICE_RATE_BURST = CONFIG.device_rate_burst
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -473,18 +473,21 @@ def run(options: Options, *, retire: bool = False) -> bool:
     def stop(signum: int, frame: Any) -> None:
         gateway.stop.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if retire:
-        log.info("retiring gateway session %s", gateway.client_id)
-        return gateway.retire()
-    log.info(
-        "gateway %s: %s, $share/%s, batch %d / %d ms",
-        gateway.client_id,
-        options.broker_url.split("@")[-1],
-        options.group,
-        options.batch,
-        options.flush_ms,
-    )
-    gateway.run()
-    return True
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if retire:
+            log.info("retiring gateway session %s", gateway.client_id)
+            return gateway.retire()
+        log.info(
+            "gateway %s: %s, $share/%s, batch %d / %d ms",
+            gateway.client_id,
+            options.broker_url.split("@")[-1],
+            options.group,
+            options.batch,
+            options.flush_ms,
+        )
+        gateway.run()
+        return True
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
