@@ -268,7 +268,7 @@ def test_the_mqtt_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert "target sent = stored, no duplicates: PASS" in done.stdout
     (path,) = tmp_path.glob("mqtt-*.json")
     result = json.loads(path.read_text())
-    assert len(result["runs"]) == 6
+    assert len(result["runs"]) == 8  # 4 cases × 2 loads
     for run in result["runs"]:
         assert run["sent"] == 2000 and run["rate"] > 0, run
         if run["case"] == "gateway-2":
