@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "linli.places",
     "linli.people",
     "linli.devices",
+    "linli.access",
     "linli.console",
     "ninja",
 ]

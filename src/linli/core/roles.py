@@ -31,6 +31,12 @@ PERMISSIONS: dict[str, str] = {
     "device.view": "see devices, their status, messages and command history",
     "device.manage": "register devices, edit them, issue and rotate their credentials",
     "device.command": "send commands to devices (open a door, sync, configure, reboot)",
+    "access.view": "see access points, policies, schedules and the access log",
+    "access.manage": "create and edit access points, groups, schedules and policies",
+    "credential.view": "see people's credentials (card numbers masked, no secrets)",
+    "credential.manage": "issue, suspend, resume and revoke credentials; record consent",
+    "visitor.manage": "register walk-in visitors and manage every visitor pass",
+    "pass.own": "show one's own 一码通 pass and invite one's own visitors",
 }
 
 _STAFF_VIEW = {"community.view", "place.view", "person.view", "population.view"}
@@ -52,10 +58,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "device.view",
             "device.manage",
             "device.command",
+            "access.view",
+            "access.manage",
+            "credential.view",
+            "credential.manage",
+            "visitor.manage",
         }
     ),
-    Role.FRONT_DESK: frozenset(_STAFF_VIEW | {"person.manage", "device.view"}),
-    Role.SECURITY_GUARD: frozenset(_STAFF_VIEW | {"device.view", "device.command"}),
+    Role.FRONT_DESK: frozenset(
+        _STAFF_VIEW
+        | {
+            "person.manage",
+            "device.view",
+            "access.view",
+            "credential.view",
+            "credential.manage",
+            "visitor.manage",
+        }
+    ),
+    Role.SECURITY_GUARD: frozenset(
+        _STAFF_VIEW | {"device.view", "device.command", "access.view", "visitor.manage"}
+    ),
     Role.TECHNICIAN: frozenset(
         {"community.view", "place.view", "device.view", "device.manage", "device.command"}
     ),
@@ -76,7 +99,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     ),
     Role.POLICE_LIAISON: frozenset(_STAFF_VIEW | {"person.reveal"}),
     Role.SERVICE_PROVIDER: frozenset({"community.view"}),
-    Role.RESIDENT: frozenset({"community.view", "household.view_own"}),
+    Role.RESIDENT: frozenset({"community.view", "household.view_own", "pass.own"}),
 }
 
 # Roles whose grants may span every community (a grant with no community).
