@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
+    path("device/v1/access/", include("linli.access.urls")),
     path("device/v1/", include("linli.devices.urls")),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),

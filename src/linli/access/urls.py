@@ -1,0 +1,12 @@
+"""URLs of the terminals' access API, mounted at ``/device/v1/access/``."""
+
+from django.urls import path
+
+from linli.access import http
+
+app_name = "device_access"
+
+urlpatterns = [
+    path("decide", http.decide_view, name="decide"),
+    path("keys", http.keys_view, name="keys"),
+]
