@@ -15,7 +15,7 @@ import logging
 from django.db.models import Q
 from django.utils import timezone
 
-from linli.access import actions, compile
+from linli.access import actions, compile, visitors
 from linli.access.choices import CredentialStatus
 from linli.access.models import Credential, PassUse
 from linli.core.worker import task
@@ -84,3 +84,9 @@ def reconcile_task() -> None:
 def purge_task() -> None:
     """Run :func:`purge_pass_uses` (periodic)."""
     purge_pass_uses()
+
+
+@task("access.expire_visitors", every=dt.timedelta(minutes=1))
+def expire_visitors_task() -> None:
+    """Run :func:`linli.access.visitors.expire_visitors` (periodic)."""
+    visitors.expire_visitors()
