@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.access import keys, passes
+from linli.access import keys, passes, sync
 from linli.access.choices import (
     BIOMETRIC_KINDS,
     ConsentChannel,
@@ -188,6 +188,10 @@ def do_issue_credential(
         if not pin.isdigit() or not 4 <= len(pin) <= 8:
             raise errors.ValidationFailed(details={"value": [_("密码须为4–8位数字。")]})
         credential.lookup_hash = pin_hash(community_id, pin)
+        # Terminals match PINs offline by this keyed hash; the PIN itself is not kept.
+        credential.secret_sealed = crypto.seal(
+            sync.match_of(community_id, CredentialKind.PIN, pin), "access.credential"
+        )
         credential.masked = "*" * len(pin)
         shown = pin if not value else ""
     elif kind in BIOMETRIC_KINDS:
@@ -218,6 +222,7 @@ def do_issue_credential(
             raise errors.Conflict(message, code=code) from exc
         if kind != CredentialKind.QR:
             ensure_pass(person.pk, community_id)
+        sync.touch(community_id, people=[person.pk])
         audit.record(
             actor,
             "access.credential.issue",
@@ -251,6 +256,11 @@ def do_set_credential_status(
         credential.status = after
         credential.status_reason = reason[:100]
         credential.save(update_fields=["status", "status_reason", "changed_at"])
+        sync.touch(
+            credential.community_id,
+            people=[credential.person_id] if credential.person_id else [],
+            visitors=[credential.visitor_id] if credential.visitor_id else [],
+        )
         audit.record(
             actor,
             f"access.credential.{action}",
@@ -282,11 +292,14 @@ def _keep_a_non_biometric_way(credential: Credential) -> None:
 
 def revoke_all(person_id: int, community_id: int, reason: str) -> int:
     """Revoke every credential a person holds in a community (moving out); return how many."""
-    return (
+    count = (
         Credential.objects.filter(community_id=community_id, person_id=person_id)
         .exclude(status=CredentialStatus.REVOKED)
         .update(status=CredentialStatus.REVOKED, status_reason=reason, changed_at=timezone.now())
     )
+    if count:
+        sync.touch(community_id, people=[person_id])
+    return count
 
 
 def show_pass(person_id: int, community_id: int, *, scope: passes.Scope = passes.ALL_SCOPES) -> str:

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from linli.access import sync
 from linli.access.choices import GroupKind
 from linli.access.models import AccessPoint, AccessRight, Group, Policy
 from linli.core.choices import Role
@@ -100,11 +101,11 @@ def _rows(policy: Policy, people: set[int], points: list[int]) -> list[AccessRig
 @transaction.atomic
 def compile_policy(policy: Policy) -> int:
     """Rebuild the rights of one policy; return how many rows it now has."""
+    before = set(AccessRight.objects.filter(policy=policy).values_list("person_id", flat=True))
     AccessRight.objects.filter(policy=policy).delete()
-    if not policy.enabled:
-        return 0
-    rows = _rows(policy, members(policy.group), _points(policy))
+    rows = _rows(policy, members(policy.group), _points(policy)) if policy.enabled else []
     AccessRight.objects.bulk_create(rows, batch_size=2000)
+    sync.touch(policy.community_id, people=before | {r.person_id for r in rows})
     return len(rows)
 
 
@@ -120,6 +121,7 @@ def compile_person(person_id: int, community_id: int) -> int:
         if person_id in members(policy.group, people=[person_id]):
             rows += _rows(policy, {person_id}, _points(policy))
     AccessRight.objects.bulk_create(rows, batch_size=2000)
+    sync.touch(community_id, people=[person_id])
     return len(rows)
 
 

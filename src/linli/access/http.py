@@ -9,11 +9,17 @@ attached to.
   matched ``credential_id`` and ``score`` instead of ``value``) → ``{"result": "allow" |
   "deny", "reason": …, "event_id": …}``. Every attempt is logged.
 - ``GET keys``: the community's public keys for verifying passes offline.
+- ``GET allowlist[?since=<version>]``: the offline allowlist of the terminal's points,
+  full or the changes after ``since`` (:mod:`linli.access.sync`).
+- ``POST events``: ``{"events": [{"msg_id", "ts" (epoch ms), "point", "method",
+  "result", "reason", "credential_id"?, "direction"?}]}``, decisions made offline (at most
+  500 per request), stored once per message id → ``{"results": [{"msg_id", "status"}]}``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, TypeVar
 
 import pydantic
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from linli.access import keys
+from linli.access import keys, sync
 from linli.access.choices import CredentialKind
 from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint
@@ -43,6 +49,21 @@ class DecideRequest(pydantic.BaseModel):
     credential_id: int | None = pydantic.Field(default=None, ge=1)
     score: float | None = pydantic.Field(default=None, ge=0, le=1)
     snapshot: str = pydantic.Field(default="", max_length=200)
+
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def _parse(model: type[M], body: bytes) -> M:
+    """Validate a JSON body; a bad one is a 400 naming each faulty field."""
+    try:
+        return model.model_validate_json(body)
+    except pydantic.ValidationError as exc:
+        details: dict[str, list[str]] = {}
+        for error in exc.errors(include_url=False, include_context=False):
+            where = ".".join(str(p) for p in error["loc"]) or "body"
+            details.setdefault(where, []).append(error["msg"])
+        raise DeviceRefused(400, "validation_error", _("请求格式错误。"), details) from None
 
 
 def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
@@ -72,14 +93,7 @@ def decide_view(request: HttpRequest) -> HttpResponse:
     if len(body) > MAX_BODY_BYTES:
         raise DeviceRefused(413, "too_large", _("请求体过大。"))
     device = authenticate(request, body)
-    try:
-        asked = DecideRequest.model_validate_json(body)
-    except pydantic.ValidationError as exc:
-        details: dict[str, list[str]] = {}
-        for error in exc.errors(include_url=False, include_context=False):
-            where = ".".join(str(p) for p in error["loc"]) or "body"
-            details.setdefault(where, []).append(error["msg"])
-        raise DeviceRefused(400, "validation_error", _("请求格式错误。"), details) from None
+    asked = _parse(DecideRequest, body)
     point = _point_of(device, asked.point)
     decision = decide(
         point,
@@ -102,3 +116,68 @@ def keys_view(request: HttpRequest) -> HttpResponse:
     """The community's public pass keys (and revoked key ids) for offline verification."""
     device = authenticate(request, b"")
     return _json(keys.public_keys_document(device.community_id))
+
+
+@require_GET
+@_refusing
+def allowlist_view(request: HttpRequest) -> HttpResponse:
+    """The terminal's offline allowlist (full, or incremental after ``since``)."""
+    device = authenticate(request, b"")
+    raw = request.GET.get("since", "")
+    if raw and not raw.isdigit():
+        raise DeviceRefused(400, "validation_error", _("请求格式错误。"), {"since": [raw[:20]]})
+    return _json(sync.allowlist(device, int(raw) if raw else None))
+
+
+class UploadedEvent(pydantic.BaseModel):
+    """One decision a terminal made offline."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", str_max_length=200)
+
+    msg_id: str = pydantic.Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    ts: int = pydantic.Field(ge=0)
+    point: str = pydantic.Field(max_length=40)
+    method: CredentialKind
+    result: str = pydantic.Field(pattern=r"^(allow|deny)$")
+    reason: str = pydantic.Field(pattern=r"^[a-z_]{1,32}$")
+    credential_id: int | None = pydantic.Field(default=None, ge=1)
+    direction: str = pydantic.Field(default="", pattern=r"^(in|out|)$")
+
+
+class UploadRequest(pydantic.BaseModel):
+    """A batch of offline decisions."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    events: list[UploadedEvent] = pydantic.Field(min_length=1, max_length=sync.MAX_UPLOAD)
+
+
+@csrf_exempt
+@require_POST
+@_refusing
+def events_view(request: HttpRequest) -> HttpResponse:
+    """Store decisions a terminal made offline (each once)."""
+    body = request.body
+    if len(body) > 512 * 1024:
+        raise DeviceRefused(413, "too_large", _("请求体过大。"))
+    device = authenticate(request, body)
+    batch = _parse(UploadRequest, body)
+    now = dt.datetime.now(dt.UTC)
+    events = []
+    for e in batch.events:
+        at = dt.datetime.fromtimestamp(e.ts / 1000, dt.UTC)
+        if at > now + dt.timedelta(minutes=5):
+            raise DeviceRefused(400, "validation_error", _("请求格式错误。"), {"ts": [e.msg_id]})
+        events.append(
+            sync.Uploaded(
+                msg_id=e.msg_id,
+                at=at,
+                point=e.point,
+                method=e.method,
+                result=e.result,
+                reason=e.reason,
+                credential_id=e.credential_id,
+                direction=e.direction,
+            )
+        )
+    return _json({"results": sync.upload_events(device, events)})

@@ -149,7 +149,11 @@ cache = KeyCache()
 
 
 def public_keys_document(community_id: int) -> dict[str, object]:
-    """The keys a terminal needs to verify passes offline (sent with its sync)."""
+    """The keys a terminal needs to verify passes offline (sent with its sync).
+
+    A community without a key yet gets its first one, so terminals always hold one.
+    """
+    cache.signer(community_id)
     keys = cache.get(community_id)
     return {
         "community_id": community_id,

@@ -493,3 +493,40 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.result} {self.reason}"
+
+
+class AllowlistChange(models.Model):
+    """A person's or visitor's access changed: terminals syncing after ``id`` fetch them.
+
+    The id is the allowlist version. Rows are appended by every writer of credentials,
+    rights and visitors, and deleted after a while (a terminal further behind than the
+    oldest row gets a full list).
+    """
+
+    community = models.ForeignKey(_COMMUNITY, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(
+        "people.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["community", "id"], name="allowlist_change_seq")]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} of community {self.community_id}"
+
+
+class TerminalSync(models.Model):
+    """The allowlist version a terminal last fetched, so it is told when there is more."""
+
+    device = models.OneToOneField(
+        "devices.Device", on_delete=models.CASCADE, related_name="access_sync"
+    )
+    version = models.BigIntegerField(default=0)
+    synced_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.device_id} at version {self.version}"

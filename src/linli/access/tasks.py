@@ -15,7 +15,7 @@ import logging
 from django.db.models import Q
 from django.utils import timezone
 
-from linli.access import actions, compile, visitors
+from linli.access import actions, compile, sync, visitors
 from linli.access.choices import CredentialStatus
 from linli.access.models import Credential, PassUse
 from linli.core.worker import task
@@ -90,3 +90,16 @@ def purge_task() -> None:
 def expire_visitors_task() -> None:
     """Run :func:`linli.access.visitors.expire_visitors` (periodic)."""
     visitors.expire_visitors()
+
+
+@task("access.notify_terminals", every=dt.timedelta(seconds=10))
+def notify_terminals_task() -> None:
+    """Tell terminals behind their community's allowlist version to sync (periodic)."""
+    for community_id in Community.objects.values_list("pk", flat=True):
+        sync.notify_terminals(community_id)
+
+
+@task("access.purge_changes", every=dt.timedelta(hours=1))
+def purge_changes_task() -> None:
+    """Run :func:`linli.access.sync.purge_changes` (periodic)."""
+    sync.purge_changes()

@@ -9,4 +9,6 @@ app_name = "device_access"
 urlpatterns = [
     path("decide", http.decide_view, name="decide"),
     path("keys", http.keys_view, name="keys"),
+    path("allowlist", http.allowlist_view, name="allowlist"),
+    path("events", http.events_view, name="events"),
 ]

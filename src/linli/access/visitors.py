@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.access import keys, passes
+from linli.access import keys, passes, sync
 from linli.access.choices import CredentialKind, CredentialStatus, VisitorStatus
 from linli.access.models import AccessPoint, Credential, Visitor
 from linli.core import audit, crypto, errors
@@ -127,6 +127,7 @@ def do_invite_visitor(
             created_by=actor.user,
         )
         visitor.points.set(points)
+        sync.touch(community_id, visitors=[visitor.pk])
         Credential.objects.create(
             community_id=community_id,
             visitor=visitor,
@@ -190,6 +191,7 @@ def _end(visitor: Visitor, status: str, now: dt.datetime) -> None:
     Credential.objects.filter(visitor=visitor).exclude(status=CredentialStatus.REVOKED).update(
         status=CredentialStatus.REVOKED, status_reason=f"visitor_{status}", changed_at=now
     )
+    sync.touch(visitor.community_id, visitors=[visitor.pk])
 
 
 def _may_change(actor: Actor, visitor: Visitor) -> None:

@@ -126,8 +126,15 @@ class KeyRing:
 
     def lookup_hash(self, value: str, purpose: str) -> str:
         """Return a keyed hash of ``value`` for exact-match search (hex, 64 chars)."""
-        key = _derive(self.keys[self.lookup], purpose)
-        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.purpose_key(purpose), value.encode(), hashlib.sha256).hexdigest()
+
+    def purpose_key(self, purpose: str) -> bytes:
+        """Return the HMAC key of one purpose (independent of every other purpose's key).
+
+        Only for a purpose whose hashes others must compute too (a terminal matching a
+        card offline is given its community's key); never for a purpose kept secret.
+        """
+        return _derive(self.keys[self.lookup], purpose)
 
 
 @lru_cache(maxsize=64)
@@ -169,3 +176,8 @@ def unseal(sealed: str, purpose: str) -> str:
 def lookup_hash(value: str, purpose: str) -> str:
     """Return the keyed lookup hash of ``value`` with the configured key ring."""
     return keyring().lookup_hash(value, purpose)
+
+
+def purpose_key(purpose: str) -> bytes:
+    """Return the HMAC key of one purpose with the configured key ring (see KeyRing)."""
+    return keyring().purpose_key(purpose)
