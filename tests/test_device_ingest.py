@@ -370,7 +370,7 @@ def test_a_database_error_propagates_and_stores_nothing(
     def broken(*args: Any) -> None:
         raise RuntimeError("handler failed")
 
-    monkeypatch.setitem(ingest.handlers._by_type, "heartbeat", broken)
+    monkeypatch.setitem(ingest.handlers._by_type, "heartbeat", [broken])
     with pytest.raises(RuntimeError):
         accept([Inbound(raw(message()), Transport.HTTP, device)])
     assert not DeviceMessage.objects.exists()

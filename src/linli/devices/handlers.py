@@ -2,7 +2,9 @@
 
 The ingest calls :func:`run` for each newly stored message (never for a duplicate), inside
 the transaction that stored it: a handler's writes commit with the message or not at all,
-and the events it publishes go out after that commit.
+and the events it publishes go out after that commit. Other apps add their own handlers
+with :func:`on` (the access app turns door events into access-log entries this way); all
+handlers of a type run, in the order they were registered.
 """
 
 from __future__ import annotations
@@ -21,17 +23,19 @@ from linli.devices.models import Command, Device
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Device, Any, dt.datetime, dt.datetime], None]
-_by_type: dict[str, Handler] = {}
+_by_type: dict[str, list[Handler]] = {}
 
 # A result may still arrive after the command was given up as timed out: it did run.
 ANSWERABLE = (CommandStatus.QUEUED, CommandStatus.SENT, CommandStatus.TIMED_OUT)
 
 
 def on(up_type: str) -> Callable[[Handler], Handler]:
-    """Register the handler of messages of ``up_type``."""
+    """Register a handler of messages of ``up_type`` (after those registered before it)."""
 
     def wrap(fn: Handler) -> Handler:
-        _by_type[up_type] = fn
+        registered = _by_type.setdefault(up_type, [])
+        if fn not in registered:
+            registered.append(fn)
         return fn
 
     return wrap
@@ -39,8 +43,7 @@ def on(up_type: str) -> Callable[[Handler], Handler]:
 
 def run(device: Device, message: Any, ts: dt.datetime, now: dt.datetime) -> None:
     """Apply one newly stored message of ``device`` (sent at ``ts``, received ``now``)."""
-    fn = _by_type.get(message.type)
-    if fn is not None:
+    for fn in _by_type.get(message.type, ()):
         fn(device, message, ts, now)
 
 
