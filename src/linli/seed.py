@@ -18,6 +18,7 @@ from django.utils import timezone
 from stdnum.cn import ric
 from tqdm import tqdm
 
+from linli.access.seed import seed_access
 from linli.core import errors
 from linli.core.actions import do_create_organisation, do_create_user, do_give_grant
 from linli.core.choices import OrganisationType, Role
@@ -474,6 +475,7 @@ def ensure_demo(*, password: str, residents: int = 300) -> list[tuple[str, str]]
             progress=True,
         )
         seed_devices(summary.community, seed=2026)
+        seed_access(summary.community, seed=2026)
         logins += summary.staff
     else:
         logins += [
