@@ -317,9 +317,22 @@ def cmd_simulate(args: argparse.Namespace) -> None:
             duration=args.duration or None,
             report_every=args.report_every,
             out=sys.stdout,
+            passers=args.passers if args.http and _platform_here() else 0.0,
         )
     except ValueError as exc:
         sys.exit(f"linli: {exc}")
+
+
+def _platform_here() -> bool:
+    """Say whether this machine has the platform's database (for simulated passers)."""
+    try:
+        _setup()
+        from linli.access.models import AccessPoint
+
+        AccessPoint.objects.exists()
+    except Exception:
+        return False
+    return True
 
 
 def cmd_device_check(args: argparse.Namespace) -> None:
@@ -442,6 +455,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="devices' credentials file (default: simulated-devices-<community>.json)",
     )
     p.add_argument("--report-every", type=float, default=5.0, help="seconds between summaries")
+    p.add_argument(
+        "--passers",
+        type=float,
+        default=0.5,
+        help="people a second showing their 一码通 at the simulated terminals (HTTP, on the "
+        "platform's machine; 0: none)",
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser(

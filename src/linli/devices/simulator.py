@@ -143,6 +143,9 @@ def register_devices(community_code: str, count: int) -> list[DeviceCredential]:
             heartbeat_seconds=heartbeat,
         )
         made.append(DeviceCredential(device.code, secret, community.code, kind, heartbeat))
+    from linli.access.passers import attach_terminals
+
+    attach_terminals(community.pk, made)
     return made
 
 
@@ -496,6 +499,7 @@ class Stats:
         self.refused: Counter[str] = Counter()
         self.errors = 0
         self.commands = 0
+        self.doors: Counter[str] = Counter()  # door decisions by reason (see access.passers)
 
     def add(self, **counts: int) -> None:
         """Add to the named counters."""
@@ -518,8 +522,18 @@ class Stats:
                 f"{elapsed:6.1f}s  sent {self.sent}  stored {self.stored}  "
                 f"duplicate {self.duplicate}  refused {refused}"
                 f"{f' ({reasons})' if reasons else ''}  errors {self.errors}  "
-                f"commands answered {self.commands}  rate {rate:.1f}/s"
+                f"commands answered {self.commands}  rate {rate:.1f}/s" + self._doors()
             )
+
+    def _doors(self) -> str:
+        if not self.doors:
+            return ""
+        allowed = self.doors["allowed"]
+        denied = {k: v for k, v in self.doors.items() if k != "allowed"}
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(denied.items()))
+        return f"  doors: {allowed} passed, {sum(denied.values())} refused" + (
+            f" ({reasons})" if reasons else ""
+        )
 
 
 # Transports ----------------------------------------------------------------------------
@@ -698,8 +712,12 @@ def simulate(
     out: IO[str] | None = None,
     stop: threading.Event | None = None,
     seed: int | None = None,
+    ticker: Callable[[float], None] | None = None,
 ) -> Stats:
-    """Run the devices until ``duration`` seconds pass or ``stop`` is set; return the counts."""
+    """Run the devices until ``duration`` seconds pass or ``stop`` is set; return the counts.
+
+    ``ticker(now)``, if given, runs on every tick of the loop (people passing the doors).
+    """
     rng = random.Random(seed)  # noqa: S311  (simulated readings, not secrets)
     stop = stop or threading.Event()
     devices = link.start([VirtualDevice(c, random.Random(rng.random())) for c in credentials])  # noqa: S311
@@ -710,7 +728,19 @@ def simulate(
         # Ctrl-C ends the run as --duration does: with the final summary.
         if devices:
             with contextlib.suppress(KeyboardInterrupt):
-                _loop(devices, link, stats, rng, rate, duration, report_every, out, stop, started)
+                _loop(
+                    devices,
+                    link,
+                    stats,
+                    rng,
+                    rate,
+                    duration,
+                    report_every,
+                    out,
+                    stop,
+                    started,
+                    ticker,
+                )
         link.settle(5.0)
     finally:
         link.close()
@@ -730,6 +760,7 @@ def _loop(
     out: IO[str] | None,
     stop: threading.Event,
     started: float,
+    ticker: Callable[[float], None] | None = None,
 ) -> None:
     for d in devices:
         link.send(d, d.boot())
@@ -756,6 +787,8 @@ def _loop(
         for device_id, messages in outgoing.items():
             link.send(by_id[device_id], messages)
         link.poll(now)
+        if ticker is not None:
+            ticker(now)
         if out and now >= next_report:
             next_report = now + report_every
             print(stats.line(now - started), file=out, flush=True)
@@ -772,10 +805,23 @@ def run_simulation(
     report_every: float = 5.0,
     out: IO[str] | None = None,
     stop: threading.Event | None = None,
+    passers: float = 0.0,
 ) -> Stats:
-    """Run the simulator over MQTT (``mqtt_url``) or HTTP (``http_url``)."""
+    """Run the simulator over MQTT (``mqtt_url``) or HTTP (``http_url``).
+
+    ``passers`` > 0 (HTTP, on the platform's own database): that many people a second show
+    their 一码通 at the simulated terminals attached to access points.
+    """
     stats = Stats()
     link: Link = MqttLink(mqtt_url, stats) if mqtt_url else HttpLink(http_url, stats)
+    ticker = None
+    if passers > 0 and http_url:
+        from linli.access.passers import Passers
+
+        people = Passers(http_url, credentials, stats, rate=passers)
+        if out:
+            print(f"{len(people.doors)} simulated terminals at access points", file=out)
+        ticker = people.tick
     return simulate(
         credentials,
         link,
@@ -785,4 +831,5 @@ def run_simulation(
         report_every=report_every,
         out=out,
         stop=stop,
+        ticker=ticker,
     )
