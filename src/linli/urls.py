@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from linli.api.base import api
+from linli.console.views import passes
 from linli.core import views as core_views
 
 urlpatterns = [
@@ -14,6 +15,8 @@ urlpatterns = [
     path("device/v1/", include("linli.devices.urls")),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("v/<str:token>/", passes.visitor_pass, name="visitor_pass"),
+    path("v/<str:token>/code", passes.visitor_pass_code, name="visitor_pass_code"),
     path("", include("linli.console.urls")),
 ]
 

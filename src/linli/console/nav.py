@@ -30,6 +30,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("console:population_stats", _("人口统计"), "population.view", "◔", "nav-statistics"),
     NavItem("console:devices", _("设备"), "device.view", "⎔", "nav-devices"),
     NavItem("console:my_household", _("我的家庭"), "household.view_own", "⌂", "nav-household"),
+    NavItem("console:my_pass", _("我的通行码"), "pass.own", "▣", "nav-pass"),
+    NavItem("console:my_visitors", _("我的访客"), "pass.own", "✉", "nav-visitors"),
     NavItem("console:organisations", _("组织"), "organisation.view", "◈"),
     NavItem("console:grants", _("授权"), "grant.view", "⚑"),
     NavItem("console:audit", _("审计日志"), "audit.view", "☰"),

@@ -8,6 +8,7 @@ from linli.console.views import (
     devices,
     household_forms,
     imports,
+    passes,
     people,
     people_forms,
     place_forms,
@@ -21,6 +22,14 @@ app_name = "console"
 
 urlpatterns = [
     path("", shell.dashboard, name="dashboard"),
+    path("me/pass/", passes.my_pass, name="my_pass"),
+    path("me/pass/code", passes.my_pass_code, name="my_pass_code"),
+    path("me/visitors/", passes.my_visitors, name="my_visitors"),
+    path(
+        "me/visitors/<int:visitor_id>/cancel/",
+        passes.my_visitor_cancel,
+        name="my_visitor_cancel",
+    ),
     path("login/", shell.sign_in, name="login"),
     path("logout/", shell.sign_out, name="logout"),
     path("switch-community/", shell.switch_community, name="switch_community"),

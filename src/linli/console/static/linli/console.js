@@ -24,6 +24,48 @@
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) event.preventDefault();
   });
+  // Rotating passes: <section data-rotate-url="…" data-renew="20" data-lifetime="30"> with
+  // #pass-code (the SVG), #pass-progress, #pass-offline. The code is fetched again every
+  // `renew` seconds; if it cannot be, it fades once its lifetime is over.
+  var rotating = document.querySelector("[data-rotate-url]");
+  if (rotating) {
+    var url = rotating.getAttribute("data-rotate-url");
+    var renew = Number(rotating.getAttribute("data-renew")) || 20;
+    var lifetime = Number(rotating.getAttribute("data-lifetime")) || 30;
+    var code = document.getElementById("pass-code");
+    var bar = document.getElementById("pass-progress");
+    var offline = document.getElementById("pass-offline");
+    var shownAt = Date.now();
+    var fetchedAt = Date.now();
+    var refresh = function () {
+      fetchedAt = Date.now();
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 404 || response.status === 410) {
+            window.location.reload();  // the page says why the pass ended
+            return null;
+          }
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          if (!data || !data.svg) return;
+          code.innerHTML = data.svg;
+          shownAt = Date.now();
+          code.classList.remove("linli-qr-stale");
+          if (offline) offline.classList.add("d-none");
+        })
+        .catch(function () {
+          if (offline) offline.classList.remove("d-none");
+        });
+    };
+    setInterval(function () {
+      var age = (Date.now() - shownAt) / 1000;
+      if (bar) bar.style.width = Math.max(0, 100 - (age / renew) * 100) + "%";
+      if (age >= lifetime) code.classList.add("linli-qr-stale");
+      if ((Date.now() - fetchedAt) / 1000 >= renew) refresh();
+    }, 250);
+  }
   // Bring the form's error summary into view so keyboard and screen-reader users hear it.
   var summary = document.getElementById("form-errors");
   if (summary) {
