@@ -1,0 +1,104 @@
+"""In Chromium: a resident invites a visitor; the visitor's phone shows the QR pass; a
+simulated door terminal reads it from a screenshot and the platform lets the visitor in."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from django.utils import timezone
+
+from linli.access import keys, terminal
+from linli.access.decisions import calendars
+from linli.access.models import AccessEvent, AccessPoint, Visitor
+from linli.core.tenancy import Actor
+from linli.devices import credentials
+from linli.devices.models import Device
+from linli.devices.simulator import HttpDevice
+from linli.people.actions import do_open_resident_account, do_register_person, do_start_residency
+from linli.places.actions import do_create_community, do_generate_building
+from linli.places.models import Room
+from tests.test_browser import PASSWORD, chromium_page  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def estate() -> tuple[str, str]:
+    """A community with a gate served by a terminal and a resident with an account."""
+    keys.cache.forget()
+    calendars.forget()
+    system = Actor.system("browser-test")
+    community = do_create_community(system, name="翠苑一区", code="demo", division_code="330106")
+    building = do_generate_building(
+        system, community, number="1", floors_above=2, units=1, rooms_per_floor=2
+    )
+    person = do_register_person(system, community, name="王芳", id_number="11010519491231002X")
+    room = Room.objects.filter(unit__building=building).order_by("number").first()
+    assert room is not None
+    do_start_residency(system, person, room, relation="owner", date_from=timezone.localdate())
+    do_open_resident_account(system, person, community, username="wangfang", password=PASSWORD)
+    gate = AccessPoint.objects.create(
+        community=community, code="gate-1", name="南门", kind="community_gate"
+    )
+    device = Device(
+        community=community, code="gate-reader", name="南门读头", kind="code_reader", serial="R1"
+    )
+    secret = credentials.issue(device)
+    device.save()
+    gate.devices.add(device)
+    return device.code, secret
+
+
+def test_a_resident_invites_a_visitor_whose_qr_opens_the_gate(
+    live_server: Any,
+    chromium_page: Any,  # noqa: F811
+) -> None:
+    code, secret = estate()
+    page = chromium_page
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "wangfang")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    page.click("#nav-visitors")
+    page.wait_for_selector("#invite-form")
+    assert page.inner_text("#page-title") == "我的访客"
+    page.fill("#id_name", "张三")
+    page.fill("#id_phone", "13900001111")
+    page.fill("#id_hours", "3")
+    page.check("text=南门")
+    page.click("#invite-submit")
+    link = page.input_value("#invite-link-value")
+    assert "/v/" in link
+    assert "张三" in page.inner_text("#visitor-list")
+
+    # The visitor opens the link on their phone: no sign-in, a small screen.
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    try:
+        phone.goto(link)
+        phone.wait_for_selector("#pass-code svg")
+        assert "张三，欢迎来访。" in phone.inner_text("#visitor-pass")
+        shot = phone.locator("#pass-code").screenshot()
+    finally:
+        phone.close()
+
+    # The gate's terminal reads the code from the image and asks the platform.
+    text = terminal.read_qr(shot)
+    assert text.startswith("LP1:")
+    door = HttpDevice(live_server.url, code, secret)
+    body = json.dumps({"method": "qr", "value": text, "direction": "in"}).encode()
+    answer = door.request("POST", "access/decide", body)
+    assert answer.status == 200, answer.body
+    assert (answer.body["result"], answer.body["reason"]) == ("allow", "visitor_allowed")
+    again = door.request("POST", "access/decide", body)
+    assert again.body["reason"] == "replayed"
+    assert AccessEvent.objects.filter(result="allow", visitor__name="张三").count() == 1
+    assert Visitor.objects.get(name="张三").status == "arrived"
+
+    # The resident sees the visitor arrived.
+    page.reload()
+    assert "已到访" in page.inner_text("#visitor-list")
