@@ -113,3 +113,46 @@ class VisitorStatus(models.TextChoices):
     LEFT = "left", _("已离开")
     CANCELLED = "cancelled", _("已取消")
     EXPIRED = "expired", _("已过期")
+
+
+# What the access log shows for each reason code (docs/access.md lists the codes).
+REASON_LABELS: dict[str, object] = {
+    "allowed": _("通过"),
+    "visitor_allowed": _("访客通过"),
+    "point_disabled": _("通行点已停用"),
+    "malformed": _("无法识别"),
+    "unknown_credential": _("未登记的凭证"),
+    "wrong_pin": _("密码错误"),
+    "pin_locked": _("密码已锁定"),
+    "replayed": _("通行码重复使用"),
+    "credential_suspended": _("凭证已挂起"),
+    "credential_revoked": _("凭证已注销"),
+    "credential_expired": _("凭证已过期"),
+    "credential_not_yet_valid": _("凭证尚未生效"),
+    "no_consent": _("未同意生物特征采集"),
+    "no_permission": _("无通行权限"),
+    "outside_schedule": _("不在通行时段"),
+    "denied_by_policy": _("策略禁止"),
+    "visitor_not_yet_valid": _("访客尚未到时间"),
+    "visitor_expired": _("访客已过期"),
+    "visitor_cancelled": _("访客已取消"),
+    "door_forced": _("门被强行打开"),
+    "door_held_open": _("门长时间未关"),
+    "tailgating": _("尾随通行"),
+    "pass_expired": _("通行码已过期"),
+    "pass_forged": _("通行码伪造"),
+    "pass_revoked_key": _("通行码密钥已吊销"),
+    "pass_unknown_key": _("通行码密钥未知"),
+    "pass_wrong_community": _("非本社区通行码"),
+    "pass_not_yet_valid": _("通行码时间不符"),
+    "pass_malformed": _("通行码无法识别"),
+    "pass_truncated": _("通行码不完整"),
+    "pass_wrong_scope": _("通行码用途不符"),
+    "pass_unsupported_version": _("通行码版本不支持"),
+    "pass_bad_lifetime": _("通行码有效期异常"),
+}
+
+
+def reason_label(code: str) -> str:
+    """The display label of a reason code (the code itself if unknown)."""
+    return str(REASON_LABELS.get(code, code))

@@ -6,6 +6,7 @@ from linli.console.views import (
     access,
     audit,
     devices,
+    doors,
     household_forms,
     imports,
     passes,
@@ -22,6 +23,9 @@ app_name = "console"
 
 urlpatterns = [
     path("", shell.dashboard, name="dashboard"),
+    path("access/", doors.point_list, name="access_points"),
+    path("access/points/<int:point_id>/", doors.point_detail, name="access_point"),
+    path("access/log/", doors.access_log, name="access_log"),
     path("me/pass/", passes.my_pass, name="my_pass"),
     path("me/pass/code", passes.my_pass_code, name="my_pass_code"),
     path("me/visitors/", passes.my_visitors, name="my_visitors"),

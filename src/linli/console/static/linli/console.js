@@ -66,6 +66,30 @@
       if ((Date.now() - fetchedAt) / 1000 >= renew) refresh();
     }, 250);
   }
+  // Live lists: <div data-live-url="…" data-last-id="N"> around a list; newer rows are
+  // fetched every few seconds (?after=N, answered with table rows) and put on top.
+  var live = document.querySelector("[data-live-url]");
+  if (live && !live.hasAttribute("data-paused")) {
+    var liveUrl = live.getAttribute("data-live-url");
+    var lastId = live.getAttribute("data-last-id") || "0";
+    setInterval(function () {
+      var sep = liveUrl.indexOf("?") >= 0 ? "&" : "?";
+      fetch(liveUrl + sep + "after=" + encodeURIComponent(lastId), { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) return null;
+          lastId = response.headers.get("X-Last-Id") || lastId;
+          return response.text();
+        })
+        .then(function (html) {
+          if (!html || !html.trim()) return;
+          var body = live.querySelector("tbody");
+          if (!body) { window.location.reload(); return; }
+          body.insertAdjacentHTML("afterbegin", html);
+          while (body.rows.length > 200) body.deleteRow(body.rows.length - 1);
+        })
+        .catch(function () {});
+    }, 3000);
+  }
   // Bring the form's error summary into view so keyboard and screen-reader users hear it.
   var summary = document.getElementById("form-errors");
   if (summary) {
