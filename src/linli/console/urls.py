@@ -5,6 +5,7 @@ from django.urls import path
 from linli.console.views import (
     access,
     audit,
+    credentials,
     devices,
     doors,
     household_forms,
@@ -23,6 +24,18 @@ app_name = "console"
 
 urlpatterns = [
     path("", shell.dashboard, name="dashboard"),
+    path(
+        "people/<int:person_id>/credentials/",
+        credentials.credential_issue,
+        name="credential_issue",
+    ),
+    path(
+        "credentials/<int:credential_id>/status/",
+        credentials.credential_status,
+        name="credential_status",
+    ),
+    path("people/<int:person_id>/consents/", credentials.consent_record, name="consent_record"),
+    path("consents/<int:consent_id>/revoke/", credentials.consent_revoke, name="consent_revoke"),
     path("access/", doors.point_list, name="access_points"),
     path("access/points/<int:point_id>/", doors.point_detail, name="access_point"),
     path("access/log/", doors.access_log, name="access_log"),

@@ -15,11 +15,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.access.choices import ConsentChannel, CredentialKind, Modality
+from linli.access.models import Consent, Credential
 from linli.console import components
 from linli.console.context import current_community_id
 from linli.console.views.common import console_actor, no_store, person_community, require_somewhere
 from linli.core import errors
 from linli.core.tabular import Column, Kind, Sheet, write_xlsx
+from linli.core.tenancy import Actor
 from linli.people import actions, browse, codes, selectors, stats
 from linli.people.choices import ChangeKind, ChangeSource
 from linli.people.models import Person, PopulationChange
@@ -63,13 +66,17 @@ def person_fields(person: Person) -> list[tuple[Any, Any]]:
     return fields
 
 
-def _person_page(
-    request: HttpRequest, person: Person, revealed: dict[str, str] | None = None
+def person_page(
+    request: HttpRequest,
+    person: Person,
+    revealed: dict[str, str] | None = None,
+    issued_pin: str = "",
 ) -> HttpResponse:
     actor = console_actor(request)
     current = current_community_id(request)
     community = person_community(request, actor, person)
     can_see_care = bool(selectors.person_communities(actor, person, "person.care_view"))
+    access = _access_of(actor, person, current)
     return render(
         request,
         "console/people/detail.html",
@@ -87,16 +94,42 @@ def _person_page(
             "can_move_in": current is not None and actor.can("person.manage", current),
             "can_tag": current is not None and actor.can("person.care_manage", current),
             "revealed": revealed,
+            "issued_pin": issued_pin,
+            **access,
             **components.lease_days(),
         },
     )
+
+
+def _access_of(actor: Actor, person: Person, community_id: int | None) -> dict[str, Any]:
+    """The person's credentials and consents in the current community, if the actor may see."""
+    if community_id is None or not actor.can("credential.view", community_id):
+        return {"credentials": None}
+    return {
+        "credentials": list(
+            Credential.objects.filter(community_id=community_id, person=person).order_by(
+                "status", "kind", "-issued_at"
+            )
+        ),
+        "consents": list(
+            Consent.objects.filter(community_id=community_id, person=person).order_by("-given_at")
+        ),
+        "can_issue": actor.can("credential.manage", community_id),
+        "issuable": [
+            (k.value, k.label)
+            for k in CredentialKind
+            if k in (CredentialKind.CARD, CredentialKind.PIN)
+        ],
+        "modalities": Modality.choices,
+        "channels": ConsentChannel.choices,
+    }
 
 
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     """Show a person with masked identity and their residencies."""
     person = selectors.get_person(console_actor(request), person_id)
-    return _person_page(request, person)
+    return person_page(request, person)
 
 
 @login_required
@@ -106,7 +139,7 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
     actor = console_actor(request)
     person = selectors.get_person(actor, person_id)
     revealed = actions.do_reveal_identity(actor, person)
-    return no_store(_person_page(request, person, revealed))
+    return no_store(person_page(request, person, revealed))
 
 
 @login_required
