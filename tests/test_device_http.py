@@ -240,3 +240,25 @@ def test_schemas_are_served(client: Client) -> None:
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"msg_id", "device_id", "ts", "type", "payload"}
     assert client.get("/device/v1/schemas/nothing.json").status_code == 404
+
+
+def test_long_polls_beyond_the_cap_answer_at_once_with_retry_after(
+    device: tuple[Device, str], settings: Any
+) -> None:
+    from linli.devices import http as device_http
+
+    settings.LINLI_DEVICE_MAX_WAITERS = 1
+    assert device_http.waiters.acquire()  # another device is waiting
+    try:
+        started = time.monotonic()
+        answer = bearer(device).get("/device/v1/commands?wait=20")
+        assert time.monotonic() - started < 2
+        assert answer.status_code == 200 and answer.json() == {"commands": []}
+        assert answer["Retry-After"] == "5"
+    finally:
+        device_http.waiters.release()
+    started = time.monotonic()
+    answer = bearer(device).get("/device/v1/commands?wait=1")  # a place is free: it waits
+    assert time.monotonic() - started >= 0.9
+    assert "Retry-After" not in answer
+    assert device_http.waiters.count == 0

@@ -420,3 +420,29 @@ def test_random_input_is_refused_not_raised(device: Device, body: bytes) -> None
         "stale_timestamp",
         "rate_limited",
     }
+
+
+def test_an_older_state_arriving_late_does_not_roll_the_reported_config_back(
+    send: Callable[..., list[ingest.Verdict]], device: Device
+) -> None:
+    now = now_ms()
+
+    def state(msg_id: str, ts: int, version: int) -> Message:
+        return message(
+            msg_id=msg_id,
+            type="state",
+            ts=ts,
+            payload={"config_version": version, "config": {"volume": version}},
+        )
+
+    send(state("s-new", now, 7))
+    send(state("s-old", now - 60_000, 6))  # the device's backlog, delivered after
+    stored = Device.objects.get(pk=device.pk)
+    assert (stored.reported_version, stored.reported_config) == (7, {"volume": 7})
+    # In one batch, applied in order: the later one wins whatever its position.
+    send(state("s-a", now + 2_000, 9), state("s-b", now + 1_000, 8))
+    stored.refresh_from_db()
+    assert stored.reported_version == 9
+    send(state("s-c", now + 3_000, 10))
+    stored.refresh_from_db()
+    assert stored.reported_version == 10 and stored.reported_at is not None

@@ -72,6 +72,7 @@ class Config:
     ssl_redirect: bool
     device_rate_per_second: int
     device_rate_burst: int
+    device_max_waiters: int
 
 
 def load() -> Config:
@@ -120,4 +121,5 @@ def load() -> Config:
         ssl_redirect=_bool("LINLI_SSL_REDIRECT", False),
         device_rate_per_second=_int("LINLI_DEVICE_RATE_PER_SECOND", 50),
         device_rate_burst=_int("LINLI_DEVICE_RATE_BURST", 200),
+        device_max_waiters=_int("LINLI_DEVICE_MAX_WAITERS", 4),
     )

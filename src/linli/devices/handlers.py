@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import Q
+
 from linli.core.events import publish
 from linli.devices import protocol
 from linli.devices.choices import CommandStatus, UpType
@@ -51,14 +53,26 @@ def run(device: Device, message: Any, ts: dt.datetime, now: dt.datetime) -> None
 def apply_state(
     device: Device, message: protocol.StateMessage, ts: dt.datetime, now: dt.datetime
 ) -> None:
-    """Record the configuration (and firmware) the device reports running."""
+    """Record the configuration (and firmware) the device reports running.
+
+    Only a state sent after the one recorded counts: a device resending its backlog after
+    an outage must not roll the reported configuration back (one conditional update, so
+    two gateways applying two states of one device cannot race).
+    """
     p = message.payload
-    fields: dict[str, Any] = {"reported_config": p.config, "reported_version": p.config_version}
+    fields: dict[str, Any] = {
+        "reported_config": p.config,
+        "reported_version": p.config_version,
+        "reported_at": ts,
+    }
     if p.firmware is not None:
         fields["firmware"] = p.firmware
-    Device.objects.filter(pk=device.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(device, name, value)
+    newer = Q(reported_at__isnull=True) | Q(reported_at__lt=ts)
+    if Device.objects.filter(newer, pk=device.pk).update(**fields):
+        for name, value in fields.items():
+            setattr(device, name, value)
+    else:
+        log.info("state %s of %s is older than the one recorded", message.msg_id, device.code)
 
 
 @on(UpType.COMMAND_RESULT)

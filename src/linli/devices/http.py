@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import threading
 import time
 from typing import Any
 
@@ -33,6 +34,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 100
 SIGNATURE_WINDOW_SECONDS = 300
 MAX_WAIT_SECONDS = 20
+DEFAULT_MAX_WAITERS = 4  # of a web process's threads (the embedded server has 8)
+RETRY_AFTER_SECONDS = 5
 NONCE_PURGE_EVERY_SECONDS = 60
 _nonce_re = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
@@ -229,19 +232,58 @@ def _too_large() -> DeviceRefused:
 def commands(request: HttpRequest) -> HttpResponse:
     """Hand the device its queued commands, marking them sent (configuration is ``set_config``).
 
-    ``?wait=N`` (at most 20 s) keeps the request open until a command is queued.
+    ``?wait=N`` (at most 20 s) keeps the request open until a command is queued. A waiting
+    request holds one of the web process's worker threads, so at most
+    ``LINLI_DEVICE_MAX_WAITERS`` wait at once in a process; beyond that the answer comes at
+    once (the queued commands, perhaps none) with ``Retry-After``, and the device polls
+    again after that many seconds.
     """
     device = authenticate(request, b"")
     wait = request.GET.get("wait", "0")
     seconds = min(int(wait), MAX_WAIT_SECONDS) if wait.isdigit() else 0
-    until = time.monotonic() + seconds
-    while True:
-        sent = _deliver(device)
-        if sent or time.monotonic() >= until:
-            break
-        time.sleep(0.5)
+    sent = _deliver(device)
+    busy = False
+    if not sent and seconds:
+        if waiters.acquire():
+            try:
+                until = time.monotonic() + seconds
+                while not sent and time.monotonic() < until:
+                    time.sleep(0.5)
+                    sent = _deliver(device)
+            finally:
+                waiters.release()
+        else:
+            busy = True
     down: list[dict[str, Any]] = [_command_message(device, c) for c in sent]
-    return JsonResponse({"commands": down}, json_dumps_params={"ensure_ascii": False})
+    answer = JsonResponse({"commands": down}, json_dumps_params={"ensure_ascii": False})
+    if busy:
+        answer["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return answer
+
+
+class Waiters:
+    """How many long polls wait in this process: each holds a worker thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def acquire(self) -> bool:
+        """Take a place if one is free (the limit is read from the settings each time)."""
+        limit = int(getattr(settings, "LINLI_DEVICE_MAX_WAITERS", DEFAULT_MAX_WAITERS))
+        with self._lock:
+            if self.count >= limit:
+                return False
+            self.count += 1
+            return True
+
+    def release(self) -> None:
+        """Give a place back."""
+        with self._lock:
+            self.count -= 1
+
+
+waiters = Waiters()
 
 
 def _deliver(device: Device) -> list[Command]:

@@ -78,6 +78,8 @@ class Device(models.Model):
     desired_version = models.PositiveIntegerField(default=0)
     reported_config = models.JSONField(_("上报配置"), default=dict, blank=True)
     reported_version = models.PositiveIntegerField(default=0)
+    # When the device sent the state now recorded: an older state arriving late is ignored.
+    reported_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 
