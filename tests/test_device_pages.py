@@ -206,3 +206,62 @@ def test_device_page_draws_telemetry_messages_and_status_history(
     assert page.count('class="point"') >= 20  # hourly averages over the day
     heartbeat = c.get(reverse("console:device", args=[device.pk]), {"type": "heartbeat"})
     assert "暂无消息" in heartbeat.content.decode()
+
+
+def test_edit_a_device_with_field_errors_and_audit(login, world: World, system: Actor) -> None:  # type: ignore[no-untyped-def]
+    device = make_device(system, world.a, code="gate-9", name="东门")
+    client = login(world.manager_a)
+    page = client.get(f"/devices/{device.pk}/edit/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'value="东门"' in html and "gate-9" in html
+    bad = client.post(
+        f"/devices/{device.pk}/edit/",
+        {"name": "", "serial": "SN-1", "heartbeat_seconds": 1},
+    )
+    assert bad.status_code == 422
+    assert bad.content.decode().count("invalid-feedback") >= 2
+    done = client.post(
+        f"/devices/{device.pk}/edit/",
+        {
+            "name": "东门人脸机",
+            "serial": "SN-gate-9",
+            "heartbeat_seconds": 30,
+            "tags": "大门，人脸",
+        },
+    )
+    assert done.status_code == 302
+    device.refresh_from_db()
+    assert (device.name, device.heartbeat_seconds, device.tags) == (
+        "东门人脸机",
+        30,
+        ["大门", "人脸"],
+    )
+
+
+def test_set_the_desired_configuration_as_json(login, world: World, system: Actor) -> None:  # type: ignore[no-untyped-def]
+    device = make_device(system, world.a, code="gate-8")
+    client = login(world.manager_a)
+    page = client.get(f"/devices/{device.pk}/config/")
+    assert page.status_code == 200 and 'id="config-reported"' in page.content.decode()
+    for text, problem in (("{not json", "不是有效的 JSON"), ("[1, 2]", "配置应为 JSON 对象")):
+        bad = client.post(f"/devices/{device.pk}/config/", {"config": text})
+        assert bad.status_code == 422 and problem in bad.content.decode()
+    ok = client.post(f"/devices/{device.pk}/config/", {"config": '{"volume": 5, "lang": "zh"}'})
+    assert ok.status_code == 302
+    device.refresh_from_db()
+    assert device.desired_version == 1 and device.desired_config == {"volume": 5, "lang": "zh"}
+    command = Command.objects.get(device=device, name="set_config")
+    assert command.params == {"version": 1, "config": {"volume": 5, "lang": "zh"}}
+    assert "config-pending" in client.get(f"/devices/{device.pk}/config/").content.decode()
+
+
+def test_edit_and_config_need_device_manage_in_the_devices_community(  # type: ignore[no-untyped-def]
+    login, world: World, system: Actor
+) -> None:
+    device = make_device(system, world.a, code="gate-7")
+    other = login(world.manager_b)
+    assert other.get(f"/devices/{device.pk}/edit/").status_code == 404
+    assert other.post(f"/devices/{device.pk}/config/", {"config": "{}"}).status_code == 404
+    guard = login(world.guard_a)
+    assert guard.get(f"/devices/{device.pk}/edit/").status_code == 403
+    assert guard.get(f"/devices/{device.pk}/config/").status_code == 403

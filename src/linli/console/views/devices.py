@@ -7,6 +7,7 @@ rotation (never cached); every other page shows only the credential version.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django import forms
@@ -100,6 +101,55 @@ class DeviceForm(ConsoleForm):
         """Split the tags on commas (ASCII or Chinese)."""
         raw = self.cleaned_data.get("tags") or ""
         return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
+
+
+class DeviceEditForm(DeviceForm):
+    """Edit a device (编辑设备): everything but its kind and its code."""
+
+    def __init__(self, *args: Any, community: Community, **kwargs: Any) -> None:
+        super().__init__(*args, community=community, **kwargs)
+        del self.fields["kind"]
+        del self.fields["code"]
+
+    @classmethod
+    def initial_of(cls, device: Device) -> dict[str, Any]:
+        """The form's values from a device."""
+        return {
+            "name": device.name,
+            "serial": device.serial,
+            "vendor": device.vendor,
+            "model": device.model,
+            "firmware": device.firmware,
+            "building_id": device.building_id,
+            "unit_id": device.unit_id,
+            "area_id": device.area_id,
+            "tags": ", ".join(device.tags),
+            "heartbeat_seconds": device.heartbeat_seconds,
+        }
+
+
+class ConfigForm(ConsoleForm):
+    """The configuration a device should run (期望配置), as a JSON object."""
+
+    config = forms.CharField(
+        label=gettext_lazy("期望配置 (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "font-monospace"}),
+        help_text=gettext_lazy("保存后版本号加一，并向设备下发“下发配置”指令。"),
+    )
+
+    def clean_config(self) -> dict[str, Any]:
+        """Parse the text as a JSON object (key order kept)."""
+        raw = self.cleaned_data.get("config") or ""
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(
+                _("不是有效的 JSON：第 %(line)d 行第 %(col)d 列。")
+                % {"line": getattr(exc, "lineno", 0), "col": getattr(exc, "colno", 0)}
+            ) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_('配置应为 JSON 对象，例如 {"volume": 5}。'))
+        return value
 
 
 @login_required
@@ -302,3 +352,63 @@ def command_cancel(request: HttpRequest, command_id: int) -> HttpResponse:
     else:
         messages.success(request, _("指令已取消。"))
     return redirect("console:device", device_id=command.device_id)
+
+
+@login_required
+def device_edit(request: HttpRequest, device_id: int) -> HttpResponse:
+    """Edit a device's name, identity, location, tags and heartbeat (needs ``device.manage``)."""
+    actor = console_actor(request)
+    device = selectors.get_device(actor, device_id, perm="device.manage")
+    community = device.community
+    if request.method == "POST":
+        form = DeviceEditForm(request.POST, community=community)
+        if form.is_valid():
+            data = form.cleaned_data
+            done = form.attempt(lambda: actions.do_update_device(actor, device, **data))
+            if done is not None:
+                messages.success(request, _("设备信息已保存。"))
+                return redirect("console:device", device_id=device.pk)
+    else:
+        form = DeviceEditForm(initial=DeviceEditForm.initial_of(device), community=community)
+    return render(
+        request,
+        "console/devices/edit.html",
+        {"device": device, "form": form},
+        status=form.error_status,
+    )
+
+
+@login_required
+def device_config(request: HttpRequest, device_id: int) -> HttpResponse:
+    """Set the configuration a device should run, beside what it reports running."""
+    actor = console_actor(request)
+    device = selectors.get_device(actor, device_id, perm="device.manage")
+    if request.method == "POST":
+        form = ConfigForm(request.POST)
+        if form.is_valid():
+            config = form.cleaned_data["config"]
+            done = form.attempt(lambda: actions.do_set_desired_config(actor, device, config))
+            if done is not None:
+                messages.success(
+                    request,
+                    _("期望配置已保存为版本 %(version)d，已向设备下发。")
+                    % {"version": device.desired_version},
+                )
+                return redirect("console:device", device_id=device.pk)
+    else:
+        form = ConfigForm(
+            initial={"config": json.dumps(device.desired_config, ensure_ascii=False, indent=2)}
+        )
+    return render(
+        request,
+        "console/devices/config.html",
+        {
+            "device": device,
+            "form": form,
+            "desired": components.pretty_json(device.desired_config),
+            "reported": components.pretty_json(device.reported_config),
+            "in_step": device.desired_version == device.reported_version
+            and device.desired_config == device.reported_config,
+        },
+        status=form.error_status,
+    )
