@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -120,3 +121,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    """Forget what a process keeps between requests: device rate buckets, pass keys,
+    holiday calendars and schedules (each test starts as a new process would)."""
+    from linli.access import keys
+    from linli.access.decisions import calendars
+    from linli.devices import ingest
+
+    ingest.limiter.reset()
+    keys.cache.forget()
+    calendars.forget()
+    yield
+    ingest.limiter.reset()
+    keys.cache.forget()
+    calendars.forget()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,15 +30,6 @@ from linli.people.models import Person
 from linli.places.actions import do_generate_building
 from linli.places.models import Room
 from tests.conftest import World
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
-    calendars.forget()
 
 
 @dataclass

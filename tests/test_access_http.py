@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from django.utils import timezone
 
 from linli.access import actions, compile, keys
 from linli.access.choices import Effect, GroupKind
-from linli.access.decisions import calendars
 from linli.access.models import AccessEvent, AccessPoint, Group, Policy
 from linli.core.tenancy import Actor
 from linli.devices import credentials
@@ -21,14 +19,6 @@ from linli.people.actions import do_start_residency
 from linli.places.actions import do_generate_building
 from linli.places.models import Room
 from tests.conftest import World
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 def terminal(world: World, code: str, community: Any = None) -> tuple[Device, Client]:

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from linli.access import keys
-from linli.access.decisions import calendars
 from linli.access.models import AccessPoint, Visitor
 from linli.core.tenancy import Actor
 from linli.people.actions import do_open_resident_account
 from tests.conftest import PASSWORD, World
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 @pytest.fixture

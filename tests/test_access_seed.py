@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from linli.access import actions, keys
-from linli.access.decisions import Presented, calendars, decide
+from linli.access import actions
+from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint, Credential
 from linli.access.seed import seed_access
 from linli.people.models import Residency
 from linli.seed import seed_community, seed_devices
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 def test_the_demo_estate_lets_residents_through_their_doors(db: None) -> None:

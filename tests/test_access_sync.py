@@ -6,16 +6,14 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from linli.access import actions, compile, keys, sync, visitors
+from linli.access import actions, compile, sync, visitors
 from linli.access.choices import Effect, GroupKind
-from linli.access.decisions import calendars
 from linli.access.models import AccessEvent, AccessPoint, AllowlistChange, Group, Policy, Schedule
 from linli.core.tenancy import Actor
 from linli.devices.choices import CommandName, CommandStatus
@@ -25,14 +23,6 @@ from linli.places.actions import do_generate_building
 from linli.places.models import Room
 from tests.conftest import World
 from tests.test_access_http import terminal
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 @pytest.fixture

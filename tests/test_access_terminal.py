@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.utils import timezone
 from PIL import Image
 
 from linli.access import actions, keys, passes, sync, terminal
-from linli.access.decisions import calendars
 from tests.conftest import World
 from tests.test_access_sync import site  # noqa: F401  (the fixture)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 def weekday_noon() -> dt.datetime:

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from linli.access import keys, visitors
+from linli.access import visitors
 from linli.access.choices import CredentialStatus, VisitorStatus
-from linli.access.decisions import Presented, calendars, decide
+from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint, Credential, Visitor
 from linli.core import errors
 from linli.core.models import AuditLog
 from linli.core.tenancy import Actor
 from linli.people.actions import do_open_resident_account
 from tests.conftest import PASSWORD, World
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 @pytest.fixture

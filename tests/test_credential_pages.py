@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from linli.access import keys
-from linli.access.decisions import calendars
 from linli.access.models import Consent, Credential
 from linli.core.models import AuditLog
 from tests.conftest import World
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 def test_issue_a_card_and_a_generated_pin_then_suspend_and_revoke(world: World, login: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,13 +14,6 @@ from linli.devices.choices import DeviceStatus, Transport
 from linli.devices.ingest import Inbound, accept
 from linli.devices.models import Device, StatusChange
 from tests.conftest import World
-
-
-@pytest.fixture(autouse=True)
-def _fresh_buckets() -> Iterator[None]:
-    ingest.limiter.reset()
-    yield
-    ingest.limiter.reset()
 
 
 @pytest.fixture

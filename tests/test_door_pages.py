@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from linli.access import actions, compile, keys
+from linli.access import actions, compile
 from linli.access.choices import Effect, GroupKind
-from linli.access.decisions import Presented, calendars, decide
+from linli.access.decisions import Presented, decide
 from linli.access.models import AccessEvent, AccessPoint, Group, Policy
 from linli.core.tenancy import Actor
 from linli.people.actions import do_start_residency
 from linli.places.actions import do_generate_building
 from linli.places.models import Room
 from tests.conftest import World
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
 
 
 @pytest.fixture

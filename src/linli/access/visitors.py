@@ -205,36 +205,28 @@ def _may_change(actor: Actor, visitor: Visitor) -> None:
 def do_cancel_visitor(actor: Actor, visitor: Visitor) -> Visitor:
     """Cancel an invitation (its host or the front desk); the pass stops working."""
     _may_change(actor, visitor)
-    if visitor.status not in OPEN_STATUSES:
-        raise errors.Conflict(_("该访客已结束，无法取消。"), code="visitor_closed")
-    now = timezone.now()
-    with transaction.atomic():
-        _end(visitor, VisitorStatus.CANCELLED, now)
-        audit.record(
-            actor,
-            "access.visitor.cancel",
-            visitor,
-            community_id=visitor.community_id,
-            changes={"status": [visitor.status, VisitorStatus.CANCELLED]},
-        )
-    visitor.refresh_from_db()
-    return visitor
+    return _close(actor, visitor, VisitorStatus.CANCELLED, _("该访客已结束，无法取消。"))
 
 
 def do_visitor_left(actor: Actor, visitor: Visitor) -> Visitor:
     """Record that a visitor left (front desk); the pass stops working."""
     actor.require("visitor.manage", visitor.community_id)
+    return _close(actor, visitor, VisitorStatus.LEFT, _("该访客已结束。"))
+
+
+def _close(actor: Actor, visitor: Visitor, status: str, closed_message: str) -> Visitor:
     if visitor.status not in OPEN_STATUSES:
-        raise errors.Conflict(_("该访客已结束。"), code="visitor_closed")
-    now = timezone.now()
+        raise errors.Conflict(closed_message, code="visitor_closed")
     with transaction.atomic():
-        _end(visitor, VisitorStatus.LEFT, now)
+        _end(visitor, status, timezone.now())
         audit.record(
             actor,
-            "access.visitor.leave",
+            "access.visitor.cancel"
+            if status == VisitorStatus.CANCELLED
+            else "access.visitor.leave",
             visitor,
             community_id=visitor.community_id,
-            changes={"status": [visitor.status, VisitorStatus.LEFT]},
+            changes={"status": [visitor.status, status]},
         )
     visitor.refresh_from_db()
     return visitor
