@@ -168,6 +168,7 @@ def build_api() -> NinjaAPI:
             {"request_id": getattr(request, "request_id", "")},
         )
 
+    from linli.access.api import router as access_router
     from linli.core.api import router as core_router
     from linli.devices.api import router as devices_router
     from linli.people.api import router as people_router
@@ -177,6 +178,7 @@ def build_api() -> NinjaAPI:
     api.add_router("/", places_router)
     api.add_router("/", people_router)
     api.add_router("/", devices_router)
+    api.add_router("/", access_router)
     return api
 
 
