@@ -5,8 +5,6 @@ Configuration (access points, schedules, holidays, groups, policies) is written 
 consent through :mod:`linli.access.actions`. Nothing here returns a credential's secret.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 
@@ -44,6 +42,7 @@ from linli.access.schemas import (
     SchedulePatch,
 )
 from linli.api.base import ERRORS, PagePagination, actor
+from linli.people.models import Person
 from linli.places.selectors import get_community
 
 router = Router(tags=["access"])
@@ -111,7 +110,9 @@ def delete_access_point(request: HttpRequest, point_id: int) -> tuple[int, None]
 def who_may_open(request: HttpRequest, point_id: int, at: dt.datetime | None = None) -> object:
     """List the people who may pass the point now (or at ``at``), by the compiled rights."""
     a = actor(request)
-    return selectors.who_may_open(a, queries.get_access_point(a, point_id), at)
+    people = selectors.who_may_open(a, queries.get_access_point(a, point_id), at)
+    # A queryset, so the page counts and slices in the database.
+    return Person.objects.filter(pk__in=[p.pk for p in people]).order_by("name", "pk")
 
 
 @router.get("/people/{person_id}/doors", response={200: list[AccessPointOut], **ERRORS})
