@@ -41,6 +41,7 @@ from linli.people.tenancies import do_register_tenancy
 from linli.places.actions import do_create_building, do_create_rooms, do_create_unit
 from linli.places.models import Community
 from tests.conftest import World
+from tests.tenancy_access import ACCESS_CASES
 from tests.tenancy_devices import DEVICE_CASES
 from tests.tenancy_places import PLACE_CASES
 
@@ -447,6 +448,7 @@ CASES: dict[tuple[str, str], Callable[[Client, World, dict[str, object]], None]]
 CASES.update(PLACE_CASES)
 CASES.update(PEOPLE_CASES)
 CASES.update(DEVICE_CASES)
+CASES.update(ACCESS_CASES)
 
 
 def test_every_endpoint_has_a_tenancy_case(db: None, client: Client) -> None:
