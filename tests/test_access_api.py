@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from linli.access import keys, manage, passes
+from linli.access import manage, passes
 from linli.access.choices import CredentialStatus
-from linli.access.decisions import Presented, calendars, decide
+from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint, AccessRight, AllowlistChange, Credential, Group
 from linli.core.models import AuditLog
 from linli.core.tenancy import Actor
@@ -27,15 +26,6 @@ from tests.tenancy_devices import make_device
 
 API = "/api/v1"
 DAYS = {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    keys.cache.forget()
-    calendars.forget()
-    yield
-    keys.cache.forget()
-    calendars.forget()
 
 
 def _json(response: Any, status: int = 200) -> Any:
