@@ -262,3 +262,41 @@ def test_long_polls_beyond_the_cap_answer_at_once_with_retry_after(
     assert time.monotonic() - started >= 0.9
     assert "Retry-After" not in answer
     assert device_http.waiters.count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_poll_in_another_thread_holds_the_only_place(
+    device: tuple[Device, str], settings: Any
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    from linli.core.tenancy import Actor
+    from linli.devices.actions import do_queue_command
+
+    settings.LINLI_DEVICE_MAX_WAITERS = 1
+    answers: list[Any] = []
+
+    def poll() -> None:
+        try:
+            answers.append(bearer(device).get("/device/v1/commands?wait=10"))
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=poll)
+    waiting.start()
+    until = time.monotonic() + 5
+    while http.waiters.count == 0 and time.monotonic() < until:
+        time.sleep(0.02)
+    assert http.waiters.count == 1
+    started = time.monotonic()
+    refused = bearer(device).get("/device/v1/commands?wait=20")
+    assert time.monotonic() - started < 2
+    assert refused.json() == {"commands": []} and refused["Retry-After"] == "5"
+    do_queue_command(Actor.system("test"), device[0], "reboot")  # the waiting poll gets it
+    waiting.join(10)
+    assert not waiting.is_alive()
+    assert [c["payload"]["name"] for c in answers[0].json()["commands"]] == ["reboot"]
+    assert "Retry-After" not in answers[0]
+    assert http.waiters.count == 0

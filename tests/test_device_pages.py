@@ -265,3 +265,48 @@ def test_edit_and_config_need_device_manage_in_the_devices_community(  # type: i
     guard = login(world.guard_a)
     assert guard.get(f"/devices/{device.pk}/edit/").status_code == 403
     assert guard.get(f"/devices/{device.pk}/config/").status_code == 403
+
+
+def test_the_configuration_form_refuses_what_a_device_could_not_take(  # type: ignore[no-untyped-def]
+    login, world: World, system: Actor
+) -> None:
+    device = make_device(system, world.a, code="gate-6")
+    client = login(world.manager_a)
+    big = '{"faces": "' + "x" * (33 * 1024) + '"}'
+    for text, problem in (
+        ('{"volume": NaN}', "NaN 或 Infinity"),
+        ('{"limit": -Infinity}', "NaN 或 Infinity"),
+        ("[" * 100_000, "嵌套层数过多"),
+        (big, "配置不能超过 32 KiB"),
+        ('{\n  "volume": 5,\n}', "第 3 行第 1 列"),
+    ):
+        bad = client.post(f"/devices/{device.pk}/config/", {"config": text})
+        html = bad.content.decode()
+        field = html.split('id="id_config"')[1]
+        assert bad.status_code == 422 and problem in field, text[:40]
+    device.refresh_from_db()
+    assert device.desired_version == 0
+    assert not Command.objects.filter(device=device).exists()
+
+
+def test_edit_and_config_errors_in_english(login, world: World, system: Actor) -> None:  # type: ignore[no-untyped-def]
+    device = make_device(system, world.a, code="gate-5")
+    make_device(system, world.a, code="gate-4", serial="SN-taken")
+    client = login(world.manager_a)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/devices/"})
+    page = client.get(f"/devices/{device.pk}/edit/").content.decode()
+    assert "Edit device" in page and "cannot change after registration" in page
+    taken = client.post(
+        f"/devices/{device.pk}/edit/",
+        {"name": "East gate", "serial": "SN-taken", "heartbeat_seconds": 60},
+    )
+    assert taken.status_code == 409
+    assert "serial number is already registered." in taken.content.decode()
+    blank = client.post(f"/devices/{device.pk}/edit/", {"name": "", "heartbeat_seconds": 1})
+    html = blank.content.decode()
+    assert blank.status_code == 422 and html.count("This field is required.") >= 2
+    assert "greater than or equal to 10" in html.split('id="id_heartbeat_seconds"')[1]
+    bad = client.post(f"/devices/{device.pk}/config/", {"config": "[1]"})
+    html = bad.content.decode()
+    assert "The configuration must be a JSON object" in html
+    assert "Desired · version 0" in html and "Reported by the device · version 0" in html

@@ -10,6 +10,7 @@ them out (:mod:`linli.devices.tasks`). Every transition of a command is appended
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -62,6 +63,9 @@ DEFAULT_TIMEOUT = 30
 MAX_TIMEOUT = 3600
 DEFAULT_ATTEMPTS = 3
 MAX_ATTEMPTS = 10
+# A desired configuration as compact UTF-8 JSON: the set_config command that carries it and
+# the state that reports it back must each fit in a 64 KiB message.
+MAX_CONFIG_BYTES = 32 * 1024
 OPEN = (CommandStatus.QUEUED, CommandStatus.SENT)
 
 # Kinds that drive a door or barrier, and kinds that hold residents' access credentials.
@@ -401,11 +405,25 @@ def do_rotate_credentials(actor: Actor, device: Device) -> tuple[Device, str]:
     return device, secret
 
 
+def _check_config_size(config: dict[str, Any]) -> None:
+    try:
+        text = json.dumps(config, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        raise errors.ValidationFailed(
+            details={"config": [_("配置中不能有 NaN 或 Infinity。")]}
+        ) from None
+    if len(text.encode()) > MAX_CONFIG_BYTES:
+        raise errors.ValidationFailed(
+            details={"config": [_("配置不能超过 %(n)d KiB。") % {"n": MAX_CONFIG_BYTES // 1024}]}
+        )
+
+
 def do_set_desired_config(actor: Actor, device: Device, config: dict[str, Any]) -> Command:
     """Set the configuration a device should run; bump its version and queue ``set_config``."""
     actor.require("device.manage", device.community_id)
     if not isinstance(config, dict):
         raise errors.ValidationFailed(details={"config": [_("配置应为 JSON 对象。")]})
+    _check_config_size(config)
     _check_commandable(device)
     with transaction.atomic():
         locked = Device.objects.select_for_update().get(pk=device.pk)

@@ -128,6 +128,10 @@ class DeviceEditForm(DeviceForm):
         }
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(constant)
+
+
 class ConfigForm(ConsoleForm):
     """The configuration a device should run (期望配置), as a JSON object."""
 
@@ -138,15 +142,19 @@ class ConfigForm(ConsoleForm):
     )
 
     def clean_config(self) -> dict[str, Any]:
-        """Parse the text as a JSON object (key order kept)."""
+        """Parse the text as a JSON object (key order kept; NaN and Infinity are not JSON)."""
         raw = self.cleaned_data.get("config") or ""
         try:
-            value = json.loads(raw)
-        except ValueError as exc:
+            value = json.loads(raw, parse_constant=_not_json)
+        except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 _("不是有效的 JSON：第 %(line)d 行第 %(col)d 列。")
-                % {"line": getattr(exc, "lineno", 0), "col": getattr(exc, "colno", 0)}
+                % {"line": exc.lineno, "col": exc.colno}
             ) from None
+        except ValueError:
+            raise forms.ValidationError(_("配置中不能有 NaN 或 Infinity。")) from None
+        except RecursionError:
+            raise forms.ValidationError(_("配置嵌套层数过多。")) from None
         if not isinstance(value, dict):
             raise forms.ValidationError(_('配置应为 JSON 对象，例如 {"volume": 5}。'))
         return value
