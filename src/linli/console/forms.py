@@ -62,8 +62,8 @@ class ConsoleForm(forms.Form):
         self.error_status = 200
         for f in self.fields.values():
             widget = f.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
+            if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
+                css = "form-check-input"  # RadioSelect covers CheckboxSelectMultiple
             elif isinstance(widget, forms.Select):
                 css = "form-select"
             else:

@@ -1,0 +1,119 @@
+"""The policy editor: policies, groups and schedules from the console, rights at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linli.access.models import AccessPoint, AccessRight, Group, Policy, Schedule
+from linli.core.tenancy import Actor
+from linli.people.actions import do_start_residency
+from linli.places.actions import do_generate_building
+from linli.places.models import Room
+from tests.conftest import World
+
+
+def test_create_a_group_a_schedule_and_a_policy_that_compiles_rights(
+    world: World, system: Actor, login: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.utils import timezone
+
+    building = do_generate_building(
+        system, world.a, number="1", floors_above=1, units=1, rooms_per_floor=1
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        do_start_residency(
+            system,
+            world.person_a,
+            Room.objects.get(unit__building=building),
+            relation="owner",
+            date_from=timezone.localdate(),
+        )
+    gate = AccessPoint.objects.create(community=world.a, code="gate", name="南门", kind="door")
+    client = login(world.manager_a)
+    assert client.get("/access/policies/").status_code == 200
+
+    assert (
+        client.post(
+            "/access/groups/new/", {"name": "1幢住户", "kind": "residents", "building": building.pk}
+        ).status_code
+        == 302
+    )
+    group = Group.objects.get(name="1幢住户")
+
+    bad = client.post(
+        "/access/schedules/new/",
+        {
+            "name": "白天",
+            "holiday_rule": "as_usual",
+            "days_1": [1, 2],
+            "start_1": "07:00",
+            "end_1": "25:00",
+        },
+    )
+    assert bad.status_code == 422 and 'id="id_end_1"' in bad.content.decode()
+    assert "is-invalid" in bad.content.decode()
+    ok = client.post(
+        "/access/schedules/new/",
+        {
+            "name": "白天",
+            "holiday_rule": "closed",
+            "days_0": [1, 2, 3, 4, 5],
+            "start_0": "07:00",
+            "end_0": "22:00",
+            "days_2": [6, 7],
+            "start_2": "09:00",
+            "end_2": "18:00",
+        },
+    )
+    assert ok.status_code == 302
+    schedule = Schedule.objects.get(name="白天")
+    assert schedule.windows == [
+        {"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"},
+        {"days": [6, 7], "start": "09:00", "end": "18:00"},
+    ]
+
+    none_chosen = client.post(
+        "/access/policies/new/", {"name": "x", "effect": "allow", "group": group.pk}
+    )
+    assert none_chosen.status_code == 422
+    created = client.post(
+        "/access/policies/new/",
+        {
+            "name": "1幢住户白天",
+            "effect": "allow",
+            "group": group.pk,
+            "points": [gate.pk],
+            "schedule": schedule.pk,
+            "enabled": "on",
+        },
+    )
+    assert created.status_code == 302
+    policy = Policy.objects.get(name="1幢住户白天")
+    assert AccessRight.objects.filter(policy=policy, person=world.person_a, point=gate).exists()
+    listing = client.get("/access/policies/").content.decode()
+    assert "1幢住户白天" in listing and "南门" in listing
+
+    edit = client.post(
+        f"/access/policies/{policy.pk}/edit/",
+        {
+            "name": "1幢住户白天",
+            "effect": "allow",
+            "group": group.pk,
+            "points": [gate.pk],
+            "schedule": schedule.pk,
+        },  # enabled unchecked
+    )
+    assert edit.status_code == 302
+    assert not AccessRight.objects.filter(policy=policy).exists()
+    assert client.post(f"/access/policies/{policy.pk}/delete/").status_code == 302
+    assert not Policy.objects.filter(pk=policy.pk).exists()
+
+
+def test_the_editor_needs_access_manage_in_the_policys_community(
+    world: World, system: Actor, login: Any
+) -> None:
+    group = Group.objects.create(community=world.a, name="住户", kind="residents")
+    policy = Policy.objects.create(community=world.a, name="p", effect="allow", group=group)
+    assert login(world.manager_b).get(f"/access/policies/{policy.pk}/edit/").status_code == 404
+    assert login(world.guard_a).get("/access/policies/new/").status_code in (403, 404)
+    assert login(world.guard_a).get("/access/policies/").status_code == 200  # may look
