@@ -310,3 +310,31 @@ def test_edit_and_config_errors_in_english(login, world: World, system: Actor) -
     html = bad.content.decode()
     assert "The configuration must be a JSON object" in html
     assert "Desired · version 0" in html and "Reported by the device · version 0" in html
+
+
+def test_the_list_has_no_building_filter_without_buildings(login, world: World) -> None:  # type: ignore[no-untyped-def]
+    page = login(world.manager_a).get(reverse("console:devices")).content.decode()
+    assert 'id="filter-kind"' in page and 'id="filter-building"' not in page
+
+
+def test_messages_show_as_json_and_the_toggle_says_what_it_does_in_english(  # type: ignore[no-untyped-def]
+    login, world: World, system: Actor
+) -> None:
+    device = make_device(system, world.a, code="gate-3")
+    DeviceMessage.objects.create(
+        community=world.a,
+        device=device,
+        msg_id="e-1",
+        type=UpType.EVENT,
+        ts=timezone.now(),
+        received_at=timezone.now(),
+        transport=Transport.HTTP,
+        payload={"event": "door_forced", "data": {"门": 1}},
+    )
+    client = login(world.manager_a)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/devices/"})
+    page = client.get(reverse("console:device", args=[device.pk])).content.decode()
+    shown = '{"event": "door_forced", "data": {"门": 1}}'.replace('"', "&quot;")
+    assert f'title="{shown}">{shown}</code>' in page
+    toggle = page.split('id="toggle-enabled">')[1].split("<")[0]
+    assert toggle == "Disable"

@@ -137,7 +137,9 @@ class ConfigForm(ConsoleForm):
 
     config = forms.CharField(
         label=gettext_lazy("期望配置 (JSON)"),
-        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "font-monospace"}),
+        widget=forms.Textarea(
+            attrs={"rows": 12, "spellcheck": "false", "class": "form-control font-monospace"}
+        ),
         help_text=gettext_lazy("保存后版本号加一，并向设备下发“下发配置”指令。"),
     )
 
@@ -177,7 +179,12 @@ def device_list(request: HttpRequest) -> HttpResponse:
         filters=[
             components.Filter("kind", _("类型"), DeviceKind.choices),
             components.Filter("status", _("状态"), DeviceStatus.choices),
-            components.Filter("building", _("楼栋"), [(str(b.pk), str(b)) for b in buildings]),
+            # Without buildings there is nothing to choose (an empty filter is a checkbox).
+            *(
+                [components.Filter("building", _("楼栋"), [(str(b.pk), str(b)) for b in buildings])]
+                if buildings
+                else []
+            ),
         ],
     )
     building = listing.value("building")
@@ -281,7 +288,10 @@ def _device_page(
             "chart": chart,
             "msg_type": msg_type,
             "msg_types": UpType.choices,
-            "recent": list(selectors.list_messages(actor, device, type=msg_type)[:RECENT]),
+            "recent": [
+                (m, json.dumps(m.payload, ensure_ascii=False))
+                for m in selectors.list_messages(actor, device, type=msg_type)[:RECENT]
+            ],
             "events": list(selectors.list_messages(actor, device, type=UpType.EVENT)[:5]),
             "changes": list(selectors.list_status_changes(actor, device)[:RECENT]),
             "commands": list(selectors.list_commands(actor, device=device)[:RECENT]),
