@@ -6,6 +6,7 @@ import argparse
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def command(url: str, load: LoadSettings, duration: int, headers: dict[str, str]) -> list[str]:
-    """Return the wrk command line for one run."""
+def command(
+    url: str,
+    load: LoadSettings,
+    duration: int,
+    headers: dict[str, str],
+    *,
+    script: Path = REPORT_SCRIPT,
+    script_args: Sequence[str] = (),
+) -> list[str]:
+    """Return the wrk command line for one run.
+
+    ``script`` is the Lua script (default ``wrk_report.lua``; another one must print the
+    same result line); ``script_args`` follow ``--`` and reach its ``init(args)``.
+    """
     wrk = shutil.which("wrk")
     if wrk is None:
         raise WrkError("wrk is not installed (Debian: apt-get install wrk)")
@@ -163,22 +176,30 @@ def command(url: str, load: LoadSettings, duration: int, headers: dict[str, str]
         f"-c{load.connections}",
         f"-d{duration}s",
         "-s",
-        str(REPORT_SCRIPT),
+        str(script),
     ]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
     cmd.append(url)
+    if script_args:
+        cmd += ["--", *script_args]
     if load.wrk_cpus:
         cmd = ["taskset", "-c", load.wrk_cpus, *cmd]
     return cmd
 
 
 def run(
-    url: str, load: LoadSettings, *, duration: int | None = None, headers: dict[str, str]
+    url: str,
+    load: LoadSettings,
+    *,
+    duration: int | None = None,
+    headers: dict[str, str],
+    script: Path = REPORT_SCRIPT,
+    script_args: Sequence[str] = (),
 ) -> WrkResult:
     """Drive ``url`` with wrk for ``duration`` seconds (default: the load's) and parse it."""
     seconds = load.duration if duration is None else duration
-    cmd = command(url, load, seconds, headers)
+    cmd = command(url, load, seconds, headers, script=script, script_args=script_args)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
     time.sleep(load.settle)
     if done.returncode != 0:

@@ -7,6 +7,7 @@ from linli import urls as linli_urls
 
 urlpatterns = [
     path("bench/noop", views.noop, name="bench-noop"),
+    path("bench/noop-post", views.noop_post, name="bench-noop-post"),
     path("bench/cached/<int:community_id>", views.cached_read, name="bench-cached"),
     path("bench/one-query/<int:community_id>", views.one_query_read, name="bench-one-query"),
     path("", include(linli_urls)),

@@ -2,6 +2,7 @@
 
 Each returns the fields of the API's ``CommunityOut`` (except ``noop``), so the three reads
 differ only in where the data comes from: a per-process cache, or one primary-key SELECT.
+``noop_post`` is the ``access`` benchmark's baseline: a POST that reads its body and answers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from linli.places.models import Community
 
@@ -48,3 +50,10 @@ def cached_read(request: HttpRequest, community_id: int) -> JsonResponse:
 def one_query_read(request: HttpRequest, community_id: int) -> JsonResponse:
     """Return a community read with one primary-key SELECT."""
     return JsonResponse(_community(community_id))
+
+
+@csrf_exempt
+@require_POST
+def noop_post(request: HttpRequest) -> JsonResponse:
+    """Read the body and answer at once: the baseline of a terminal's POST (no auth, no SQL)."""
+    return JsonResponse({"ok": True, "bytes": len(request.body)})
