@@ -8,7 +8,9 @@
 -- Thread k (0-based) of n sends lines k+1, k+1+n, k+1+2n, … so no two threads ever send
 -- the same body: a 一码通 pass is accepted once, and two threads replaying each other's
 -- passes would measure refusals. A thread that reaches the end of its share starts again
--- from its first line (the benchmark counts those replays in the database).
+-- from its first line (the benchmark counts those replays in the database). wrk calls
+-- request() once on thread 0 before the run to check the script, so that thread's first
+-- line is never sent.
 -- The `done` hook is bench/wrk_report.lua's, loaded from the same directory.
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from bench import __main__ as bench_main
 from bench import registry, report, wrk
+from bench.benchmarks import access
+from bench.site import manage as bench_manage
 
 pytestmark = pytest.mark.db_independent
 
@@ -125,13 +127,21 @@ def test_wrk_command_pins_and_sends_headers(monkeypatch: pytest.MonkeyPatch) -> 
     assert cmd[3:7] == ["/usr/bin/wrk", "-t2", "-c64", "-d5s"]
     assert cmd[cmd.index("-H") : cmd.index("-H") + 2] == ["-H", "Authorization: Bearer t"]
     assert cmd[-1] == "http://127.0.0.1:9/x"
+    assert cmd[cmd.index("-s") + 1].endswith("wrk_report.lua")
     assert wrk.command("http://127.0.0.1:9/x", wrk.LoadSettings(), 5, {})[0] == "/usr/bin/wrk"
+    other = wrk.command(
+        "http://127.0.0.1:9/x", load, 5, {}, script=access.SCRIPT, script_args=["b.txt", "2"]
+    )
+    assert other[other.index("-s") + 1].endswith("access_post.lua")
+    # Script arguments come after the URL and "--", where wrk hands them to init(args).
+    assert other[-4:] == ["http://127.0.0.1:9/x", "--", "b.txt", "2"]
 
 
-def test_registry_lists_the_api_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
-    assert "api" in registry.load()
+def test_registry_lists_the_benchmarks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert {"access", "api"} <= registry.load().keys()
     assert bench_main.main(["--list"]) == 0
-    assert capsys.readouterr().out.startswith("api ")
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names[:2] == ["access", "api"]  # sorted by name
 
 
 class _Hello(BaseHTTPRequestHandler):
@@ -277,3 +287,172 @@ def test_the_mqtt_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         else:
             assert run["received"] >= 2000, run
     assert set(result["verdicts"]) == {"a", "b"}
+
+
+# The access benchmark ------------------------------------------------------------------
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    seen: list[tuple[str | None, bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _Recorder.seen.append((self.headers.get("Authorization"), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # wrk drops its connections mid-request when the run ends
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_post_script_sends_each_body_once_per_thread_share(tmp_path: Path) -> None:
+    server = _QuietServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Recorder.seen = []
+    # Far more lines than a second of this tiny server gets through: none may come twice.
+    gates = [{"point": f"gate-{n}", "device": f"reader-{n}", "secret": "s"} for n in range(3)]
+    lines = access.bodies_lines(gates, "qr", [f"LP1:{i}" for i in range(20_000)])
+    lines[1] = '{"point": "gate-1", "method": "qr", "value": "no-auth"}'  # a body alone
+    path = tmp_path / "bodies.txt"
+    path.write_text("\n".join(lines) + "\n")
+    load = wrk.LoadSettings(duration=1, connections=2, threads=2, wrk_cpus="", settle=0)
+    try:
+        result = wrk.run(
+            f"http://127.0.0.1:{server.server_address[1]}/decide",
+            load,
+            headers={},
+            script=access.SCRIPT,
+            script_args=[str(path), "2"],
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 0 < result.requests < len(lines)
+    assert result.status_errors == 0  # the report hook of wrk_report.lua is kept
+    bodies = [body for _auth, body in _Recorder.seen]
+    assert len(bodies) == len(set(bodies))  # the two threads never share a pass
+    sent = {json.loads(body)["value"]: auth for auth, body in _Recorder.seen}
+    # wrk calls request() once on thread 0 to check the script: its first line is not sent.
+    assert "LP1:0" not in sent
+    assert sent["LP1:2"] == "Bearer reader-2:s"  # each line's own terminal
+    assert sent["LP1:3"] == "Bearer reader-0:s"
+    assert sent["LP1:4"] == "Bearer reader-1:s"
+    assert sent["no-auth"] is None  # a line without a tab is a body alone
+
+
+def test_access_request_lines_pair_values_with_terminals_in_turn() -> None:
+    gates = [{"point": f"gate-{n}", "device": f"reader-{n}", "secret": "s3"} for n in range(2)]
+    lines = access.bodies_lines(gates, "card", ["AA01", "AA02", "AA03"])
+    auths = [line.split("\t")[0] for line in lines]
+    assert auths == ["Bearer reader-0:s3", "Bearer reader-1:s3", "Bearer reader-0:s3"]
+    body = json.loads(lines[1].split("\t")[1])
+    assert body == {"point": "gate-1", "method": "card", "value": "AA02"}
+    # Enough passes for a run at the generous rate, or twice the warm-up's if higher.
+    assert access.pass_count(20, 3000, None) == 60_200
+    assert access.pass_count(20, 3000, 2500.0) == 100_200
+    assert access.pass_count(20, 3000, 100.0) == 60_200
+    assert len({bench_manage.resident_pin(i) for i in range(5000)}) == 5000
+    assert all(len(bench_manage.resident_pin(i)) == 6 for i in range(0, 5000, 7))
+    assert len({bench_manage.card_uid(i) for i in range(5000)}) == 5000
+
+
+def test_access_counts_every_event_that_is_not_an_allowed_decision() -> None:
+    assert access.unexpected({"qr": {"allowed": 900}}, "qr") == {}
+    counts = {"qr": {"allowed": 900, "replayed": 12}, "card": {"allowed": 3}}
+    assert access.unexpected(counts, "qr") == {"qr/replayed": 12, "card/allowed": 3}
+
+
+def _result(rps: float, p99: float) -> wrk.WrkResult:
+    return wrk.WrkResult(
+        requests=int(rps * 20), duration_s=20, p50_ms=p99 / 3, p90_ms=p99 / 2, p99_ms=p99,
+        max_ms=p99 * 2, mean_ms=p99 / 3,
+    )  # fmt: skip
+
+
+def test_access_summary_judges_each_method_against_the_target() -> None:
+    runs = {
+        "noop": [_result(1500, 9), _result(1400, 11), _result(1600, 10)],
+        "card": [_result(1200, 8), _result(1000, 9.5), _result(1100, 12)],
+        "pin": [_result(990, 5), _result(995, 6), _result(980, 5)],
+        "qr": [_result(1300, 11), _result(1300, 11), _result(1300, 11)],
+    }
+    logged = {
+        name: [{"counts": {c.method: {"allowed": 10}} if c.method else {}, "unexpected": {}}] * 3
+        for name, c in ((c.name, c) for c in access.CASES)
+    }
+    logged["qr"] = [
+        {"counts": {"qr": {"allowed": 10, "replayed": 2}}, "unexpected": {"qr/replayed": 2}}
+    ] * 3
+    cases = access.summarise(runs, logged)
+    assert cases["noop"]["ratio_rps"] == 1.0 and "pass" not in cases["noop"]
+    assert cases["card"]["median"]["rps"] == 1100 and cases["card"]["pass"]  # p99 median 9.5
+    assert cases["card"]["ratio_rps"] == pytest.approx(1100 / 1500)
+    assert not cases["pin"]["pass"]  # fast enough latency, too few decisions per second
+    assert not cases["qr"]["pass"]  # enough decisions, p99 over 10 ms
+    assert cases["qr"]["allowed"] == 30 and cases["qr"]["not_allowed"] == {"qr/replayed": 6}
+
+
+def test_access_offline_ratios_and_timing_summaries() -> None:
+    data = {
+        "runs": {
+            "raw_ed25519": [{"per_second": 7000, "per_cpu_second": 8000}] * 3,
+            "passes_verify": [{"per_second": 6000, "per_cpu_second": 6000}] * 3,
+            "terminal_verify_decide": [{"per_second": 5000, "per_cpu_second": 4000}] * 3,
+        },
+        "rounds": 3,
+        "seconds": 2.0,
+        "burst_2000_same_second_per_second": 3000.0,
+    }
+    summary = access.summarise_offline(data)["median"]
+    assert summary["raw_ed25519"]["ratio"] == 1.0
+    assert summary["passes_verify"]["ratio"] == 0.75
+    assert summary["terminal_verify_decide"]["ratio"] == 0.5
+    rendered = access.render_offline(data)
+    assert "OfflineTerminal.verify_pass + decide" in rendered
+    assert rendered.splitlines()[-2].split()[-3:] == ["4,000", "5,000", "0.50"]
+    timing = bench_manage.timing_summary([0.001] * 98 + [0.002, 0.010])
+    assert timing["p50_us"] == 1000.0 and timing["p99_us"] == 2000.0
+    assert timing["max_us"] == 10000.0 and timing["mean_us"] == pytest.approx(1100.0)
+    assert timing["per_second"] == pytest.approx(909.1, abs=0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_access_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
+    argv = ["access", "--quick", "--duration", "2", "--db", "sqlite"]
+    argv += ["--residents", "60", "--credentials", "30", "--points", "3"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *argv, "--results-dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "target decide qr ≥ 1,000 decisions/s with p99 ≤ 10 ms: " in done.stdout
+    (path,) = tmp_path.glob("access-*.json")
+    text = path.read_text()
+    result = json.loads(text)
+    sqlite = result["databases"]["sqlite"]
+    assert set(sqlite["cases"]) == {"noop", "card", "pin", "qr"}
+    for name, case in sqlite["cases"].items():
+        assert case["runs"][0]["requests"] > 0, name
+        assert case["errors"] == 0 and case["not_allowed"] == {}, name
+        assert name == "noop" or case["allowed"] > 0, name
+    for method in ("card", "pin", "qr"):
+        decide = sqlite["inproc"]["decide"][method]
+        assert set(decide["reasons"]) == {"allowed"} and decide["queries"] >= 3, method
+        assert sqlite["inproc"]["http"][method]["status"] == 200, method
+    assert sqlite["inproc"]["profile"]["qr"]["pieces"][0]["share"] == 1.0
+    assert result["offline"]["median"]["raw_ed25519"]["ratio"] == 1.0
+    assert "secret" not in text and "Bearer" not in text  # terminals' secrets stay out
