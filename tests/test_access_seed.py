@@ -36,3 +36,21 @@ def test_the_demo_estate_lets_residents_through_their_doors(db: None) -> None:
     if other is not None:
         assert decide(other, Presented("qr", show())).reason == "no_permission"
     assert Credential.objects.filter(community=community, kind="qr").count() == counts["passes"]
+
+
+def test_every_access_task_runs_on_the_demo_estate(db: None) -> None:
+    from linli.access import tasks
+
+    summary = seed_community(residents=15, seed=8, code="tasks")
+    seed_devices(summary.community, seed=8)
+    seed_access(summary.community, seed=8)
+    tasks.reconcile_task()
+    tasks.notify_terminals_task()
+    tasks.expire_visitors_task()
+    tasks.purge_task()
+    tasks.purge_changes_task()
+    from linli.devices.models import Command
+
+    told = Command.objects.filter(name="sync_credentials").select_related("device")
+    assert told.exists()
+    assert all(c.device.kind != "barrier_gate" for c in told)

@@ -156,6 +156,12 @@ def test_a_terminal_far_behind_gets_a_full_list(
 def test_terminals_behind_are_told_to_sync_once(
     world: World, system: Actor, site: dict[str, Any]
 ) -> None:
+    from linli.devices.models import Device
+
+    barrier = Device.objects.create(
+        community=world.a, code="barrier-1", name="道闸", kind="barrier_gate", serial="B1"
+    )
+    site["gate"].devices.add(barrier)  # keeps no allowlist: never told to sync
     assert sync.notify_terminals(world.a.pk) == 1
     assert sync.notify_terminals(world.a.pk) == 0  # one is already queued
     command = Command.objects.get(device=site["reader"], name=CommandName.SYNC_CREDENTIALS)

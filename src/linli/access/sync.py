@@ -242,15 +242,18 @@ def allowlist(device: Device, since: int | None = None) -> dict[str, Any]:
 def notify_terminals(community_id: int) -> int:
     """Queue ``sync_credentials`` for terminals behind the current version; return how many.
 
-    A terminal with a sync command still queued or sent is not told twice.
+    Only kinds that keep an allowlist are told (a barrier gate or a door contact at a point
+    holds none). A terminal with a sync command still queued or sent is not told twice.
     """
     from linli.core.tenancy import Actor
-    from linli.devices.actions import do_queue_command
+    from linli.devices.actions import command_kinds, do_queue_command
     from linli.devices.choices import CommandName, CommandStatus
 
     current = version(community_id)
+    holders = command_kinds(CommandName.SYNC_CREDENTIALS)  # kinds that keep an allowlist
     terminals = (
         Device.objects.filter(community_id=community_id, enabled=True, access_points__isnull=False)
+        .filter(kind__in=sorted(holders or ()))
         .exclude(access_sync__version__gte=current)
         .exclude(
             commands__name=CommandName.SYNC_CREDENTIALS,
