@@ -141,3 +141,21 @@ def test_device_pages_in_a_browser(live_server: Any, chromium_page: Any) -> None
     page.click("#nav-devices")
     expect(page.locator("#page-title")).to_have_text("Devices")
     expect(page.locator("#list-table")).to_contain_text("Smoke detector")
+
+    # On a phone nothing is wider than the screen (wide tables scroll in their cards).
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (f"/devices/{sensor.pk}/", f"/devices/{sensor.pk}/config/"):
+        page.goto(f"{live_server.url}{path}")
+        scroll, screen, wider = page.evaluate(WIDER_THAN_THE_SCREEN)
+        assert scroll <= screen, (path, scroll, wider)
+
+
+# The page's width, the screen's, and the first elements reaching past the screen's edge.
+WIDER_THAN_THE_SCREEN = """() => {
+  const screen = document.documentElement.clientWidth;
+  const wider = [...document.querySelectorAll("body *")]
+    .filter((el) => el.getBoundingClientRect().right > screen + 1)
+    .slice(0, 5)
+    .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
+  return [document.documentElement.scrollWidth, screen, wider];
+}"""
