@@ -455,4 +455,6 @@ def test_access_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
         assert sqlite["inproc"]["http"][method]["status"] == 200, method
     assert sqlite["inproc"]["profile"]["qr"]["pieces"][0]["share"] == 1.0
     assert result["offline"]["median"]["raw_ed25519"]["ratio"] == 1.0
-    assert "secret" not in text and "Bearer" not in text  # terminals' secrets stay out
+    # Terminals' secrets, card UIDs and PINs stay in the temporary directory.
+    assert '"secret"' not in text and "Bearer" not in text
+    assert not {"gates", "cards", "pins"} & sqlite["fixture"].keys()
