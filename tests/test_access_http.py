@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from linli.access import actions, compile, keys
 from linli.access.choices import Effect, GroupKind
+from linli.access.http import CACHE_SECONDS, terminals
 from linli.access.models import AccessEvent, AccessPoint, Group, Policy
 from linli.core.tenancy import Actor
 from linli.devices import credentials
@@ -114,6 +115,7 @@ def test_a_terminal_may_only_ask_about_its_own_points(world: World, setup: dict[
     answer = ask(setup["client"], {"point": "lift", "method": "card", "value": "AABB"})
     assert answer.status_code == 404 and answer.json()["code"] == "unknown_point"
     setup["lift"].devices.add(setup["reader"])
+    terminals.forget()  # as after CACHE_SECONDS: the terminal now serves two points
     answer = ask(setup["client"], {"method": "card", "value": "AABB"})
     assert answer.status_code == 400 and answer.json()["code"] == "point_required"
     # A terminal of another community cannot use community a's points.
@@ -128,3 +130,20 @@ def test_the_public_keys_for_offline_checks(world: World, setup: dict[str, Any])
     assert document["community_id"] == world.a.pk
     assert len(document["keys"]) == 1 and document["revoked"] == []
     assert "private" not in json.dumps(document)
+
+
+def test_a_disabled_or_rekeyed_terminal_is_refused_once_the_cache_expires(
+    setup: dict[str, Any], monkeypatch: Any
+) -> None:
+    import time
+
+    assert ask(setup["client"], {"method": "card", "value": "AABB"}).status_code == 200
+    reader = setup["reader"]
+    reader.enabled = False
+    reader.save()
+    later = time.monotonic() + CACHE_SECONDS + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    refused = ask(setup["client"], {"method": "card", "value": "AABB"})
+    assert refused.status_code == 401 and refused.json()["code"] == "disabled"
+    wrong = Client(HTTP_AUTHORIZATION="Bearer reader-1:not-the-secret")
+    assert ask(wrong, {"method": "card", "value": "AABB"}).status_code == 401

@@ -21,7 +21,7 @@ import zoneinfo
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,12 +37,9 @@ from linli.access.choices import (
     VisitorStatus,
 )
 from linli.access.models import (
-    AccessEvent,
     AccessPoint,
-    AccessRight,
     Credential,
     Holiday,
-    PassUse,
     Policy,
     Schedule,
     Visitor,
@@ -210,54 +207,149 @@ def decide(
     device_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Decision:
-    """Decide one attempt at ``point`` and log it; never raises for bad input."""
+    """Decide one attempt at ``point`` and log it; never raises for bad input.
+
+    The reads come first, outside any transaction; the writes (the pass's nonce, the log
+    entry, a visitor's arrival) then go in one short transaction, so a database that
+    serialises writers (SQLite) holds its write lock only for them. The statements of this
+    hot path are written out as SQL: building them through the ORM cost more than running
+    them (docs/benchmarks.md, ``access``).
+    """
     now = now or timezone.now()
     credential: Credential | None = None
+    claims: passes.Claims | None = None
+    try:
+        if not point.enabled:
+            raise _Denied(Reason.POINT_DISABLED)
+        credential, claims = _credential(point, presented, now)
+        reason = _check_credential(credential, now)
+        reason = _check_holder(point, credential, now) if reason is None else reason
+    except _Denied as denied:
+        reason = denied.reason
+        credential = denied.credential or credential
     with transaction.atomic():
-        try:
-            if not point.enabled:
-                raise _Denied(Reason.POINT_DISABLED)
-            credential = _credential(point, presented, now)
-            reason = _check_credential(credential, now)
-            reason = _check_holder(point, credential, now) if reason is None else reason
-        except _Denied as denied:
-            reason = denied.reason
-            credential = denied.credential or credential
+        if claims is not None and not _first_use(claims):
+            reason = Reason.REPLAYED
         allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
-        event = AccessEvent.objects.create(
-            community_id=point.community_id,
-            at=now,
-            point=point,
-            device_id=device_id,
-            person_id=credential.person_id if credential else None,
-            visitor_id=credential.visitor_id if credential else None,
-            credential=credential,
-            method=presented.method if presented.method in CredentialKind.values else "",
-            direction=presented.direction if presented.direction in ("in", "out") else "",
-            result=Result.ALLOW if allowed else Result.DENY,
-            reason=reason,
-            score=presented.score,
-            snapshot=presented.snapshot[:200],
-            mode=Mode.ONLINE,
-        )
+        event_id = _log(point, presented, credential, device_id, allowed, reason, now)
         if allowed and credential is not None and credential.visitor_id is not None:
             _visitor_arrived(credential, now)
     return Decision(
         allowed,
         reason,
-        event.pk,
+        event_id,
         credential.person_id if credential else None,
         credential.visitor_id if credential else None,
         credential.pk if credential else None,
     )
 
 
-def _credential(point: AccessPoint, presented: Presented, now: dt.datetime) -> Credential:
+def _adapt(value: dt.datetime | None) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    """A datetime read with plain SQL: PostgreSQL gives it aware, SQLite naive in UTC (or as
+    text, depending on how the column was declared)."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+_CREDENTIAL_COLUMNS = (
+    "id",
+    "community_id",
+    "person_id",
+    "visitor_id",
+    "kind",
+    "status",
+    "valid_from",
+    "valid_until",
+    "consent_id",
+)
+_CREDENTIAL_SELECT = f"SELECT {', '.join(_CREDENTIAL_COLUMNS)} FROM access_credential WHERE "  # noqa: S608
+
+
+def _credential_where(where: str, params: list[Any]) -> Credential | None:
+    """The first credential matching ``where`` (one of this module's constant clauses)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CREDENTIAL_SELECT + where, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_CREDENTIAL_COLUMNS, row, strict=True))
+    values["valid_from"] = _aware(values["valid_from"])
+    values["valid_until"] = _aware(values["valid_until"])
+    credential = Credential(**values)
+    credential._state.adding = False
+    credential._state.db = connection.alias
+    return credential
+
+
+def _first_use(claims: passes.Claims) -> bool:
+    """Record a pass's nonce until it expires; say whether it was seen for the first time."""
+    expires = dt.datetime.fromtimestamp(claims.expires_at + passes.CLOCK_SKEW, dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO access_passuse (key_id, nonce, expires_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key_id, nonce) DO NOTHING",
+            [claims.key_id, claims.nonce, _adapt(expires)],
+        )
+        return bool(cursor.rowcount == 1)
+
+
+def _log(
+    point: AccessPoint,
+    presented: Presented,
+    credential: Credential | None,
+    device_id: int | None,
+    allowed: bool,
+    reason: str,
+    now: dt.datetime,
+) -> int:
+    """Insert the attempt's access-log entry; return its id."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO access_accessevent (community_id, at, point_id, device_id, person_id,"
+            " visitor_id, credential_id, method, direction, result, reason, score, snapshot,"
+            " mode, msg_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '')"
+            " RETURNING id",
+            [
+                point.community_id,
+                _adapt(now),
+                point.pk,
+                device_id,
+                credential.person_id if credential else None,
+                credential.visitor_id if credential else None,
+                credential.pk if credential else None,
+                presented.method if presented.method in CredentialKind.values else "",
+                presented.direction if presented.direction in ("in", "out") else "",
+                Result.ALLOW if allowed else Result.DENY,
+                reason,
+                presented.score,
+                presented.snapshot[:200],
+                Mode.ONLINE,
+            ],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _credential(
+    point: AccessPoint, presented: Presented, now: dt.datetime
+) -> tuple[Credential, passes.Claims | None]:
     method = presented.method
     community_id = point.community_id
     found: Credential | None
+    claims: passes.Claims | None = None
     if method == CredentialKind.QR:
-        found = _pass_credential(point, presented.value, now)
+        claims = _verify_pass(point, presented.value, now)
+        found = _credential_where(
+            "id = %s AND community_id = %s AND kind = %s",
+            [claims.credential_id, community_id, CredentialKind.QR],
+        )
+        if found is None:  # still recorded: the pass may not be tried twice
+            raise _Denied(Reason.UNKNOWN_CREDENTIAL)
     elif method == CredentialKind.CARD:
         if not presented.value.strip():
             raise _Denied(Reason.MALFORMED)
@@ -272,11 +364,10 @@ def _credential(point: AccessPoint, presented: Presented, now: dt.datetime) -> C
             raise _Denied(Reason.WRONG_PIN)
     elif method in BIOMETRIC_KINDS:
         found = (
-            Credential.objects.filter(
-                pk=presented.credential_id, community_id=community_id, kind=method
+            _credential_where(
+                "id = %s AND community_id = %s AND kind = %s",
+                [presented.credential_id, community_id, method],
             )
-            .select_related("consent", "visitor")
-            .first()
             if presented.credential_id
             else None
         )
@@ -284,31 +375,33 @@ def _credential(point: AccessPoint, presented: Presented, now: dt.datetime) -> C
         raise _Denied(Reason.MALFORMED)
     if found is None:
         raise _Denied(Reason.UNKNOWN_CREDENTIAL)
-    return found
+    return found, claims
 
 
 def _by_hash(community_id: int, kind: str, digest: str) -> Credential | None:
-    rows = list(
-        Credential.objects.filter(community_id=community_id, kind=kind, lookup_hash=digest)
-        .select_related("visitor")
-        .order_by("-issued_at")[:2]
+    """The credential with this lookup hash: the active one, else the newest."""
+    return _credential_where(
+        "community_id = %s AND kind = %s AND lookup_hash = %s"
+        " ORDER BY CASE WHEN status = %s THEN 0 ELSE 1 END, issued_at DESC LIMIT 1",
+        [community_id, kind, digest, CredentialStatus.ACTIVE],
     )
-    active = [c for c in rows if c.status == CredentialStatus.ACTIVE]
-    chosen = active or rows
-    return chosen[0] if chosen else None
 
 
 def _pin_locked(point: AccessPoint, now: dt.datetime) -> bool:
-    failures = AccessEvent.objects.filter(
-        point=point, method=CredentialKind.PIN, reason=Reason.WRONG_PIN, at__gt=now - PIN_LOCKOUT
-    ).count()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM access_accessevent"
+            " WHERE point_id = %s AND reason = %s AND at > %s AND method = %s",
+            [point.pk, Reason.WRONG_PIN, _adapt(now - PIN_LOCKOUT), CredentialKind.PIN],
+        )
+        failures = int(cursor.fetchone()[0])
     return failures >= PIN_MAX_FAILURES
 
 
-def _pass_credential(point: AccessPoint, text: str, now: dt.datetime) -> Credential | None:
+def _verify_pass(point: AccessPoint, text: str, now: dt.datetime) -> passes.Claims:
     community_keys = keys.cache.get(point.community_id)
     try:
-        claims = passes.verify(
+        return passes.verify(
             text,
             keys=community_keys.public,
             community_id=point.community_id,
@@ -318,23 +411,6 @@ def _pass_credential(point: AccessPoint, text: str, now: dt.datetime) -> Credent
         )
     except passes.PassRefused as refused:
         raise _Denied(pass_reason(refused.reason)) from None
-    credential = (
-        Credential.objects.filter(
-            pk=claims.credential_id, community_id=point.community_id, kind=CredentialKind.QR
-        )
-        .select_related("visitor")
-        .first()
-    )
-    try:
-        with transaction.atomic():
-            PassUse.objects.create(
-                key_id=claims.key_id,
-                nonce=claims.nonce,
-                expires_at=dt.datetime.fromtimestamp(claims.expires_at + passes.CLOCK_SKEW, dt.UTC),
-            )
-    except IntegrityError:
-        raise _Denied(Reason.REPLAYED, credential) from None
-    return credential
 
 
 def _check_credential(credential: Credential, now: dt.datetime) -> str | None:
@@ -360,11 +436,13 @@ def _check_holder(point: AccessPoint, credential: Credential, now: dt.datetime) 
         return _check_visitor(point, credential, now)
     if credential.person_id is None:
         return Reason.UNKNOWN_CREDENTIAL
-    rights = list(
-        AccessRight.objects.filter(point=point, person_id=credential.person_id).values_list(
-            "effect", "schedule_id", "valid_from", "valid_until"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT effect, schedule_id, valid_from, valid_until FROM access_accessright"
+            " WHERE point_id = %s AND person_id = %s",
+            [point.pk, credential.person_id],
         )
-    )
+        rights = [(e, s, _aware(f), _aware(u)) for e, s, f, u in cursor.fetchall()]
     if not rights:
         return Reason.NO_PERMISSION
     applying = [

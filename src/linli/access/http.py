@@ -19,6 +19,8 @@ attached to.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Any, TypeVar
 
 import pydantic
@@ -31,10 +33,12 @@ from linli.access import keys, sync
 from linli.access.choices import CredentialKind
 from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint
+from linli.devices import credentials
 from linli.devices.http import DeviceRefused, _refusing, authenticate
 from linli.devices.models import Device
 
 MAX_BODY_BYTES = 16 * 1024
+CACHE_SECONDS = 5.0
 
 
 class DecideRequest(pydantic.BaseModel):
@@ -70,14 +74,75 @@ def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
+class TerminalCache:
+    """Terminals and their access points per process, read again after :data:`CACHE_SECONDS`.
+
+    A decision needs the terminal (to check its token) and its points on every request;
+    reading them each time cost more than the decision itself. So a terminal disabled,
+    re-keyed or moved to another point is seen here within :data:`CACHE_SECONDS`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._devices: dict[str, tuple[float, Device | None]] = {}
+        self._points: dict[int, tuple[float, dict[str, AccessPoint]]] = {}
+
+    def device(self, code: str) -> Device | None:
+        """The device with this code (``None`` if there is none)."""
+        with self._lock:
+            hit = self._devices.get(code)
+        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+            found = Device.objects.filter(code=code).first()
+            hit = (time.monotonic(), found)
+            with self._lock:
+                self._devices[code] = hit
+        return hit[1]
+
+    def points(self, device: Device) -> dict[str, AccessPoint]:
+        """The access points the terminal serves, by code."""
+        with self._lock:
+            hit = self._points.get(device.pk)
+        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+            found = {p.code: p for p in AccessPoint.objects.filter(devices=device)}
+            hit = (time.monotonic(), found)
+            with self._lock:
+                self._points[device.pk] = hit
+        return hit[1]
+
+    def forget(self) -> None:
+        """Drop everything (tests; after a change made in this process)."""
+        with self._lock:
+            self._devices.clear()
+            self._points.clear()
+
+
+terminals = TerminalCache()
+
+
+def _terminal(request: HttpRequest, body: bytes) -> Device:
+    """The requesting terminal: a token checked against the cached device, or a signature
+    (checked in full, with its nonce, by the device API)."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return authenticate(request, body)
+    code, _sep, secret = header[len("Bearer ") :].strip().partition(":")
+    device = terminals.device(code)
+    if device is None or not credentials.check_token(device, secret):
+        raise DeviceRefused(401, "bad_credentials", _("设备编号或密钥错误。"))
+    if not device.enabled:
+        raise DeviceRefused(401, "disabled", _("设备已停用。"))
+    return device
+
+
 def _point_of(device: Device, code: str) -> AccessPoint:
-    points = AccessPoint.objects.filter(devices=device)
+    points = terminals.points(device)
     if code:
-        points = points.filter(code=code)
-    found = list(points[:2])
-    if len(found) == 1:
-        return found[0]
-    if not found:
+        point = points.get(code)
+        if point is not None:
+            return point
+    elif len(points) == 1:
+        return next(iter(points.values()))
+    if code or not points:
         raise DeviceRefused(
             404, "unknown_point", _("该终端未关联此通行点。"), {"point": [code or None]}
         )
@@ -92,7 +157,7 @@ def decide_view(request: HttpRequest) -> HttpResponse:
     body = request.body
     if len(body) > MAX_BODY_BYTES:
         raise DeviceRefused(413, "too_large", _("请求体过大。"))
-    device = authenticate(request, body)
+    device = _terminal(request, body)
     asked = _parse(DecideRequest, body)
     point = _point_of(device, asked.point)
     decision = decide(

@@ -489,6 +489,8 @@ class AccessEvent(models.Model):
             models.Index(fields=["community", "at"], name="access_event_time"),
             models.Index(fields=["point", "at"], name="access_event_point"),
             models.Index(fields=["person", "at"], name="access_event_person"),
+            # The PIN lock-out counts recent wrong PINs at a point without reading its traffic.
+            models.Index(fields=["point", "reason", "at"], name="access_event_point_reason"),
         ]
 
     def __str__(self) -> str:
