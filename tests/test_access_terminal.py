@@ -6,6 +6,7 @@ import datetime as dt
 import io
 from typing import Any
 
+import pytest
 from django.utils import timezone
 from PIL import Image
 
@@ -99,3 +100,22 @@ def test_images_without_a_pass(world: World, site: dict[str, Any]) -> None:  # n
     assert t.decide_image("gate", b"not an image", timezone.now()) == (False, "no_code")
     other = terminal.render_qr("https://example.org/not-a-pass")
     assert t.decide_image("gate", other, timezone.now()) == (False, "pass_malformed")
+
+
+def test_a_terminal_remembers_nonces_until_their_pass_expires() -> None:
+    key = passes.new_private_key()
+    t = terminal.OfflineTerminal(1)
+    t.keys = {1: key.public_key()}
+    text = passes.issue(
+        key, key_id=1, community_id=1, credential_id=9, issued_at=1_000_000, lifetime=30
+    )
+    t.verify_pass(text, 1_000_001)
+    with pytest.raises(terminal.Replayed):
+        t.verify_pass(text, 1_000_003)  # after a prune, still inside the pass's lifetime
+    others = [
+        passes.issue(key, key_id=1, community_id=1, credential_id=n, issued_at=1_000_100)
+        for n in range(50)
+    ]
+    for other in others:
+        t.verify_pass(other, 1_000_101)
+    assert len(t._seen) == 50  # the first pass's nonce was forgotten once it expired

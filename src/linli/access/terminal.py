@@ -72,6 +72,7 @@ class OfflineTerminal:
         self.plans: dict[int, schedules.Plan] = {}
         self.holidays: dict[dt.date, str] = {}
         self._seen: dict[tuple[int, bytes], int] = {}
+        self._pruned = 0.0
         self._lock = threading.Lock()
 
     def apply(self, doc: dict[str, Any]) -> None:
@@ -118,8 +119,10 @@ class OfflineTerminal:
         )
         key = (claims.key_id, claims.nonce)
         with self._lock:
-            self._seen = {k: exp for k, exp in self._seen.items() if exp >= now}
-            if key in self._seen:
+            if now - self._pruned >= 1.0:  # forget expired nonces once a second, not per pass
+                self._seen = {k: exp for k, exp in self._seen.items() if exp >= now}
+                self._pruned = now
+            if self._seen.get(key, -1) >= now:
                 raise Replayed(text[:12])
             self._seen[key] = claims.expires_at + passes.CLOCK_SKEW
         return claims
