@@ -117,3 +117,34 @@ def test_the_editor_needs_access_manage_in_the_policys_community(
     assert login(world.manager_b).get(f"/access/policies/{policy.pk}/edit/").status_code == 404
     assert login(world.guard_a).get("/access/policies/new/").status_code in (403, 404)
     assert login(world.guard_a).get("/access/policies/").status_code == 200  # may look
+
+
+def test_holidays_and_tiaoxiu_days_from_the_policy_page(world: World, login: Any) -> None:
+    from linli.access.models import Holiday
+
+    client = login(world.manager_a)
+    client.post("/access/holidays/new/", {"date": "2027-02-17", "kind": "holiday", "name": "春节"})
+    client.post("/access/holidays/new/", {"date": "2027-02-07", "kind": "workday", "name": "调休"})
+    assert sorted(Holiday.objects.values_list("community_id", "kind")) == [
+        (world.a.pk, "holiday"),
+        (world.a.pk, "workday"),
+    ]
+    page = client.get("/access/policies/").content.decode()
+    assert "春节" in page and "2027-02-07" in page
+    # Only a platform administrator may add one for every community.
+    denied = client.post(
+        "/access/holidays/new/",
+        {"date": "2027-02-18", "kind": "holiday", "everywhere": "on"},
+        follow=True,
+    )
+    assert not Holiday.objects.filter(community__isnull=True).exists()
+    assert denied.status_code == 200
+    again = client.post(
+        "/access/holidays/new/", {"date": "2027-02-17", "kind": "holiday"}, follow=True
+    )
+    assert Holiday.objects.filter(date="2027-02-17").count() == 1 and again.status_code == 200
+    holiday = Holiday.objects.get(date="2027-02-17")
+    assert login(world.manager_b).post(f"/access/holidays/{holiday.pk}/delete/").status_code == 404
+    client = login(world.manager_a)  # the same test client: sign back in as A's manager
+    client.post(f"/access/holidays/{holiday.pk}/delete/")
+    assert not Holiday.objects.filter(pk=holiday.pk).exists()

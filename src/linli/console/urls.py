@@ -50,6 +50,12 @@ urlpatterns = [
     ),
     path("access/groups/new/", policies.group_new, name="access_group_new"),
     path("access/schedules/new/", policies.schedule_new, name="access_schedule_new"),
+    path("access/holidays/new/", policies.holiday_new, name="access_holiday_new"),
+    path(
+        "access/holidays/<int:holiday_id>/delete/",
+        policies.holiday_delete,
+        name="access_holiday_delete",
+    ),
     path("me/pass/", passes.my_pass, name="my_pass"),
     path("me/pass/code", passes.my_pass_code, name="my_pass_code"),
     path("me/visitors/", passes.my_visitors, name="my_visitors"),

@@ -8,21 +8,23 @@ management actions, which recompile the rights at once and audit it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.access import manage
-from linli.access.choices import Effect, GroupKind, HolidayRule
-from linli.access.models import AccessPoint, Group, Policy, Schedule
+from linli.access.choices import DayKind, Effect, GroupKind, HolidayRule
+from linli.access.models import AccessPoint, Group, Holiday, Policy, Schedule
 from linli.console.context import current_community_id
 from linli.console.forms import ConsoleForm
 from linli.console.views.common import console_actor, require_somewhere
@@ -72,9 +74,67 @@ def policy_list(request: HttpRequest) -> HttpResponse:
             "policies": policies,
             "groups": Group.objects.filter(community=community).order_by("kind", "name"),
             "schedules": Schedule.objects.filter(community=community).order_by("name"),
+            "holidays": Holiday.objects.filter(
+                Q(community=community) | Q(community__isnull=True),
+                date__gte=timezone.localdate() - dt.timedelta(days=30),
+            ).order_by("date", "community_id"),
+            "holiday_form": HolidayForm(),
             "can_manage": actor.can("access.manage", community.pk),
+            "can_manage_all": actor.can("access.manage", None),
         },
     )
+
+
+class HolidayForm(ConsoleForm):
+    """A public holiday or a 调休 workday of this community, or of every community."""
+
+    date = forms.DateField(
+        label=gettext_lazy("日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    kind = forms.ChoiceField(label=gettext_lazy("类型"), choices=DayKind.choices)
+    name = forms.CharField(label=gettext_lazy("名称"), max_length=50, required=False)
+    everywhere = forms.BooleanField(label=gettext_lazy("所有社区"), required=False)
+
+
+@login_required
+@require_POST
+def holiday_new(request: HttpRequest) -> HttpResponse:
+    """Add a holiday (a deployment-wide one needs a platform administrator)."""
+    actor = console_actor(request)
+    community = _community(request, "access.manage")
+    form = HolidayForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        scope = None if data["everywhere"] else community.pk
+        try:
+            manage.do_create_holiday(
+                actor, scope, date=data["date"], kind=data["kind"], name=data["name"]
+            )
+        except (errors.ValidationFailed, errors.Conflict, errors.PermissionDenied) as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("节假日已保存。"))
+    else:
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+    return redirect("console:access_policies")
+
+
+@login_required
+@require_POST
+def holiday_delete(request: HttpRequest, holiday_id: int) -> HttpResponse:
+    """Remove a holiday."""
+    actor = console_actor(request)
+    community = _community(request, "access.view")
+    holiday = (
+        Holiday.objects.filter(pk=holiday_id)
+        .filter(Q(community=community) | Q(community__isnull=True))
+        .first()
+    )
+    if holiday is None:
+        raise errors.NotFound()
+    manage.do_delete_holiday(actor, holiday)
+    messages.success(request, _("节假日已删除。"))
+    return redirect("console:access_policies")
 
 
 class PolicyForm(ConsoleForm):
