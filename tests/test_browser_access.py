@@ -102,3 +102,32 @@ def test_a_resident_invites_a_visitor_whose_qr_opens_the_gate(
     # The resident sees the visitor arrived.
     page.reload()
     assert "已到访" in page.inner_text("#visitor-list")
+
+
+def test_the_access_log_shows_new_passages_without_a_reload(
+    live_server: Any,
+    chromium_page: Any,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    from linli.access.decisions import Presented, decide
+    from linli.core.actions import do_create_user, do_give_grant
+    from linli.core.choices import Role
+
+    estate()
+    system = Actor.system("browser-test")
+    manager = do_create_user(system, username="gate-manager", password=PASSWORD)
+    gate = AccessPoint.objects.get(code="gate-1")
+    do_give_grant(system, community_id=gate.community_id, role=Role.PROPERTY_MANAGER, user=manager)
+    decide(gate, Presented("card", "0BADC0DE"))  # an unknown card: the log is not empty
+    page = chromium_page
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "gate-manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    page.goto(f"{live_server.url}/access/log/")
+    rows = page.locator("#list-table tbody tr")
+    expect(rows).to_have_count(1)
+    decide(gate, Presented("card", "0DDBA11"))  # meanwhile, at the gate
+    expect(rows).to_have_count(2, timeout=10_000)  # the page asked for what is new
+    expect(rows.first).to_contain_text("未登记的凭证")

@@ -34,7 +34,7 @@ from linli.access.choices import CredentialKind
 from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint
 from linli.devices import credentials
-from linli.devices.http import DeviceRefused, _refusing, authenticate
+from linli.devices.http import DeviceRefused, authenticate, refusing
 from linli.devices.models import Device
 
 MAX_BODY_BYTES = 16 * 1024
@@ -151,7 +151,7 @@ def _point_of(device: Device, code: str) -> AccessPoint:
 
 @csrf_exempt
 @require_POST
-@_refusing
+@refusing
 def decide_view(request: HttpRequest) -> HttpResponse:
     """Decide one access attempt for a terminal."""
     body = request.body
@@ -176,7 +176,7 @@ def decide_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@_refusing
+@refusing
 def keys_view(request: HttpRequest) -> HttpResponse:
     """The community's public pass keys (and revoked key ids) for offline verification."""
     device = authenticate(request, b"")
@@ -184,7 +184,7 @@ def keys_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@_refusing
+@refusing
 def allowlist_view(request: HttpRequest) -> HttpResponse:
     """The terminal's offline allowlist (full, or incremental after ``since``)."""
     device = authenticate(request, b"")
@@ -219,7 +219,7 @@ class UploadRequest(pydantic.BaseModel):
 
 @csrf_exempt
 @require_POST
-@_refusing
+@refusing
 def events_view(request: HttpRequest) -> HttpResponse:
     """Store decisions a terminal made offline (each once)."""
     body = request.body

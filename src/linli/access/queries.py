@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from linli.access.models import (
@@ -21,6 +21,7 @@ from linli.access.models import (
     Holiday,
     Policy,
     Schedule,
+    Visitor,
 )
 from linli.core import errors
 from linli.core.tenancy import Actor
@@ -51,6 +52,16 @@ def list_access_points(
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
     return qs.order_by("community_id", "code")
+
+
+def count_passages(points: QuerySet[AccessPoint], since: dt.datetime) -> QuerySet[AccessPoint]:
+    """Annotate points with their terminals and their passages allowed and denied since."""
+    recent = Q(events__at__gte=since)
+    return points.annotate(
+        terminals=Count("devices", distinct=True),
+        allowed=Count("events", filter=recent & Q(events__result="allow"), distinct=True),
+        denied=Count("events", filter=recent & Q(events__result="deny"), distinct=True),
+    )
 
 
 def get_access_point(actor: Actor, point_id: int) -> AccessPoint:
@@ -233,10 +244,17 @@ def list_access_events(
     result: str = "",
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    method: str = "",
+    q: str = "",
+    after_id: int | None = None,
 ) -> QuerySet[AccessEvent]:
-    """Return visible access log entries, newest first; ``until`` is exclusive."""
+    """Return visible access log entries, newest first; ``until`` is exclusive.
+
+    ``q`` matches the person's or visitor's name or the reason code; ``after_id`` keeps only
+    entries newer than that one (a live page asking for what is new).
+    """
     qs = AccessEvent.objects.restrict(actor, "access.view").select_related(
-        "point", "person", "visitor"
+        "point", "person", "visitor", "device"
     )
     if community_id is not None:
         qs = qs.filter(community_id=community_id)
@@ -246,6 +264,14 @@ def list_access_events(
         qs = qs.filter(person_id=person_id)
     if result:
         qs = qs.filter(result=result)
+    if method:
+        qs = qs.filter(method=method)
+    if q:
+        qs = qs.filter(
+            Q(person__name__icontains=q) | Q(visitor__name__icontains=q) | Q(reason__icontains=q)
+        )
+    if after_id is not None:
+        qs = qs.filter(pk__gt=after_id)
     if since is not None:
         qs = qs.filter(at__gte=since)
     if until is not None:
@@ -264,14 +290,9 @@ def own_pass_community(actor: Actor, community_id: int | None = None) -> tuple[P
     """
     if actor.community_ids("pass.own") == frozenset():
         raise errors.PermissionDenied()
-    person = Person.objects.filter(user=actor.user).first() if actor.user else None
+    person, mine = own_pass_communities(actor)
     if person is None:
         raise errors.NotFound()
-    mine = sorted(
-        cid
-        for cid in person.memberships.values_list("community_id", flat=True)
-        if actor.can("pass.own", cid)
-    )
     if community_id is not None:
         if community_id not in mine:
             raise errors.NotFound()
@@ -283,3 +304,52 @@ def own_pass_community(actor: Actor, community_id: int | None = None) -> tuple[P
             details={"community_id": [_("您在多个社区有通行码，请指定社区。")]}
         )
     return person, mine[0]
+
+
+def own_pass_communities(actor: Actor) -> tuple[Person | None, list[int]]:
+    """The person linked to the actor's account (if any) and, sorted, the communities of
+    theirs where the actor holds ``pass.own``."""
+    person = Person.objects.filter(user=actor.user).first() if actor.user else None
+    if person is None:
+        return None, []
+    mine = sorted(
+        cid
+        for cid in person.memberships.values_list("community_id", flat=True)
+        if actor.can("pass.own", cid)
+    )
+    return person, mine
+
+
+# Visitors -----------------------------------------------------------------------------
+
+
+def points_for_visitors(actor: Actor, community_id: int) -> QuerySet[AccessPoint]:
+    """The enabled access points a resident (or the front desk) may open to a visitor."""
+    if not actor.can("visitor.manage", community_id):
+        actor.require("pass.own", community_id)
+    return AccessPoint.objects.filter(community_id=community_id, enabled=True).order_by(
+        "kind", "code"
+    )
+
+
+def list_own_visitors(actor: Actor, person: Person, community_id: int) -> QuerySet[Visitor]:
+    """The visitors a resident invited in a community, newest first."""
+    actor.require("pass.own", community_id)
+    return (
+        Visitor.objects.filter(community_id=community_id, host=person)
+        .prefetch_related("points")
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def get_visitor(actor: Actor, visitor_id: int) -> Visitor:
+    """A visitor the actor manages (``visitor.manage``) or invited, or raise NotFound."""
+    visitor = Visitor.objects.filter(pk=visitor_id).first()
+    if visitor is None:
+        raise errors.NotFound()
+    if actor.can("visitor.manage", visitor.community_id):
+        return visitor
+    person, mine = own_pass_communities(actor)
+    if person is None or visitor.community_id not in mine or visitor.host_id != person.pk:
+        raise errors.NotFound()
+    return visitor

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.access import keys, passes, sync
+from linli.access import keys, passes, queries, sync
 from linli.access.choices import CredentialKind, CredentialStatus, VisitorStatus
 from linli.access.models import AccessPoint, Credential, Visitor
 from linli.core import audit, crypto, errors
@@ -37,9 +37,9 @@ def _link_hash(token: str) -> str:
 
 
 def own_person(actor: Actor, community_id: int) -> Person:
-    """The person behind a resident's account, who must live in (belong to) the community."""
-    person = Person.objects.filter(user=actor.user).first() if actor.user else None
-    if person is None or not person.memberships.filter(community_id=community_id).exists():
+    """The person behind a resident's account, who must belong to the community."""
+    person, mine = queries.own_pass_communities(actor)
+    if person is None or community_id not in mine:
         raise errors.NotFound()
     return person
 

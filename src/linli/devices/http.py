@@ -60,7 +60,7 @@ class DeviceRefused(Exception):
         return answer
 
 
-def _refusing(view: Any) -> Any:
+def refusing(view: Any) -> Any:
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -169,7 +169,7 @@ def _limit(device: Device, count: int) -> None:
 
 @csrf_exempt
 @require_POST
-@_refusing
+@refusing
 def messages(request: HttpRequest) -> HttpResponse:
     """Take one message or a batch (a JSON array of at most 100); answer a verdict each."""
     length = request.META.get("CONTENT_LENGTH") or "0"
@@ -228,7 +228,7 @@ def _too_large() -> DeviceRefused:
 
 @csrf_exempt
 @require_GET
-@_refusing
+@refusing
 def commands(request: HttpRequest) -> HttpResponse:
     """Hand the device its queued commands, marking them sent (configuration is ``set_config``).
 

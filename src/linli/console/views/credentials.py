@@ -14,8 +14,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from linli.access import actions
-from linli.access.models import Consent, Credential
+from linli.access import actions, queries
 from linli.console.context import current_community_id
 from linli.console.views.common import console_actor, no_store
 from linli.console.views.people import person_page
@@ -60,10 +59,8 @@ def credential_issue(request: HttpRequest, person_id: int) -> HttpResponse:
 def credential_status(request: HttpRequest, credential_id: int) -> HttpResponse:
     """Suspend, resume or revoke a credential."""
     actor = console_actor(request)
-    credential = (
-        Credential.objects.restrict(actor, "credential.view").filter(pk=credential_id).first()
-    )
-    if credential is None or credential.person_id is None:
+    credential = queries.get_credential(actor, credential_id)
+    if credential.person_id is None:  # a visitor's pass ends with the visit
         raise errors.NotFound()
     try:
         actions.do_set_credential_status(
@@ -107,9 +104,7 @@ def consent_record(request: HttpRequest, person_id: int) -> HttpResponse:
 def consent_revoke(request: HttpRequest, consent_id: int) -> HttpResponse:
     """Withdraw a consent; the credentials of that biometric are revoked with it."""
     actor = console_actor(request)
-    consent = Consent.objects.restrict(actor, "credential.view").filter(pk=consent_id).first()
-    if consent is None:
-        raise errors.NotFound()
+    consent = queries.get_consent(actor, consent_id)
     actions.do_revoke_consent(actor, consent)
     messages.success(request, _("已撤回同意，相应的生物特征凭证已注销。"))
     return _back(consent.person_id)

@@ -22,14 +22,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from linli.access import actions, visitors
+from linli.access import actions, queries, visitors
 from linli.access.choices import VisitorStatus
-from linli.access.models import AccessPoint, Visitor
+from linli.access.models import AccessPoint
 from linli.console.context import current_community_id
 from linli.console.views.common import console_actor, no_store, require_somewhere
 from linli.core import errors
 from linli.core.tenancy import Actor
 from linli.people.models import Person
+from linli.places.models import Community
 
 RENEW_SECONDS = 20  # the page asks for a new pass this often (a pass lives 30 s)
 
@@ -45,14 +46,8 @@ def _svg(text: str) -> str:
 
 def _own(actor: Actor, request: HttpRequest) -> tuple[Person | None, list[Any], int | None]:
     """The resident's person, their communities, and the one to show (current or first)."""
-    person = Person.objects.filter(user=actor.user).first() if actor.user else None
-    if person is None:
-        return None, [], None
-    communities = [
-        m.community
-        for m in person.memberships.select_related("community").order_by("community__name")
-        if actor.can("pass.own", m.community_id)
-    ]
+    person, mine = queries.own_pass_communities(actor)
+    communities = list(Community.objects.filter(pk__in=mine).order_by("name"))
     wanted = request.GET.get("community", "")
     chosen = next((c.pk for c in communities if str(c.pk) == wanted), None)
     if chosen is None:
@@ -112,12 +107,10 @@ class InviteForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, community_id: int, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, actor: Actor, community_id: int, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = cast(forms.ModelMultipleChoiceField, self.fields["points"])
-        field.queryset = AccessPoint.objects.filter(
-            community_id=community_id, enabled=True
-        ).order_by("kind", "code")
+        field.queryset = queries.points_for_visitors(actor, community_id)
 
 
 @login_required
@@ -130,9 +123,10 @@ def my_visitors(request: HttpRequest) -> HttpResponse:
         return render(request, "console/residents/visitors.html", {"person": person})
     link = ""
     now = timezone.localtime().replace(second=0, microsecond=0)
-    form = InviteForm(chosen, initial={"starts_at": now.strftime("%Y-%m-%dT%H:%M"), "hours": 4})
+    blank = {"starts_at": now.strftime("%Y-%m-%dT%H:%M"), "hours": 4}
+    form = InviteForm(actor, chosen, initial=blank)
     if request.method == "POST":
-        form = InviteForm(chosen, request.POST)
+        form = InviteForm(actor, chosen, request.POST)
         if form.is_valid():
             data = form.cleaned_data
             starts = data["starts_at"]
@@ -156,12 +150,8 @@ def my_visitors(request: HttpRequest) -> HttpResponse:
             else:
                 link = request.build_absolute_uri(reverse("visitor_pass", args=[token]))
                 messages.success(request, _("已邀请访客，请把下面的链接发给对方。"))
-                form = InviteForm(chosen, initial={"starts_at": now, "hours": 4})
-    rows = list(
-        Visitor.objects.filter(community_id=chosen, host=person)
-        .prefetch_related("points")
-        .order_by("-starts_at")[:50]
-    )
+                form = InviteForm(actor, chosen, initial=blank)
+    rows = list(queries.list_own_visitors(actor, person, chosen)[:50])
     return no_store(
         render(
             request,
@@ -184,9 +174,7 @@ def my_visitors(request: HttpRequest) -> HttpResponse:
 def my_visitor_cancel(request: HttpRequest, visitor_id: int) -> HttpResponse:
     """Cancel one of the resident's invitations."""
     actor = console_actor(request)
-    visitor = Visitor.objects.filter(pk=visitor_id).first()
-    if visitor is None:
-        raise errors.NotFound()
+    visitor = queries.get_visitor(actor, visitor_id)
     visitors.do_cancel_visitor(actor, visitor)
     messages.success(request, _("已取消邀请，访客的通行码已失效。"))
     return redirect(reverse("console:my_visitors") + f"?community={visitor.community_id}")

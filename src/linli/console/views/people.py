@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from linli.access.choices import ConsentChannel, CredentialKind, Modality
-from linli.access.models import Consent, Credential
+from linli.access import queries as access_queries
+from linli.access.choices import ConsentChannel, CredentialKind, CredentialStatus, Modality
 from linli.console import components
 from linli.console.context import current_community_id
 from linli.console.views.common import console_actor, no_store, person_community, require_somewhere
@@ -106,14 +106,11 @@ def _access_of(actor: Actor, person: Person, community_id: int | None) -> dict[s
     if community_id is None or not actor.can("credential.view", community_id):
         return {"credentials": None}
     return {
-        "credentials": list(
-            Credential.objects.filter(community_id=community_id, person=person).order_by(
-                "status", "kind", "-issued_at"
-            )
+        "credentials": sorted(
+            access_queries.list_credentials(actor, person, community_id),
+            key=lambda c: c.status != CredentialStatus.ACTIVE,  # active ones first
         ),
-        "consents": list(
-            Consent.objects.filter(community_id=community_id, person=person).order_by("-given_at")
-        ),
+        "consents": list(access_queries.list_consents(actor, person, community_id)),
         "can_issue": actor.can("credential.manage", community_id),
         "issuable": [
             (k.value, k.label)

@@ -14,7 +14,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,14 +22,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from linli.access import manage
+from linli.access import manage, queries
 from linli.access.choices import DayKind, Effect, GroupKind, HolidayRule
-from linli.access.models import AccessPoint, Group, Holiday, Policy, Schedule
+from linli.access.models import AccessPoint, Group, Policy, Schedule
 from linli.console.context import current_community_id
 from linli.console.forms import ConsoleForm
 from linli.console.views.common import console_actor, require_somewhere
 from linli.core import errors
 from linli.core.choices import Role
+from linli.core.tenancy import Actor
 from linli.places import selectors as place_selectors
 from linli.places.models import Building, Community, Unit
 
@@ -60,9 +61,8 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     require_somewhere(actor, "access.view")
     community = _community(request, "access.view")
     policies = (
-        Policy.objects.filter(community=community)
+        queries.list_policies(actor, community_id=community.pk)
         .select_related("group", "schedule")
-        .prefetch_related("points")
         .annotate(rights_count=Count("rights"))
         .order_by("effect", "name")
     )
@@ -72,12 +72,13 @@ def policy_list(request: HttpRequest) -> HttpResponse:
         {
             "community": community,
             "policies": policies,
-            "groups": Group.objects.filter(community=community).order_by("kind", "name"),
-            "schedules": Schedule.objects.filter(community=community).order_by("name"),
-            "holidays": Holiday.objects.filter(
-                Q(community=community) | Q(community__isnull=True),
-                date__gte=timezone.localdate() - dt.timedelta(days=30),
-            ).order_by("date", "community_id"),
+            "groups": queries.list_groups(actor, community_id=community.pk).order_by(
+                "kind", "name"
+            ),
+            "schedules": queries.list_schedules(actor, community_id=community.pk),
+            "holidays": queries.list_holidays(
+                actor, community.pk, since=timezone.localdate() - dt.timedelta(days=30)
+            ),
             "holiday_form": HolidayForm(),
             "can_manage": actor.can("access.manage", community.pk),
             "can_manage_all": actor.can("access.manage", None),
@@ -124,15 +125,7 @@ def holiday_new(request: HttpRequest) -> HttpResponse:
 def holiday_delete(request: HttpRequest, holiday_id: int) -> HttpResponse:
     """Remove a holiday."""
     actor = console_actor(request)
-    community = _community(request, "access.view")
-    holiday = (
-        Holiday.objects.filter(pk=holiday_id)
-        .filter(Q(community=community) | Q(community__isnull=True))
-        .first()
-    )
-    if holiday is None:
-        raise errors.NotFound()
-    manage.do_delete_holiday(actor, holiday)
+    manage.do_delete_holiday(actor, queries.get_holiday(actor, holiday_id))
     messages.success(request, _("节假日已删除。"))
     return redirect("console:access_policies")
 
@@ -160,17 +153,18 @@ class PolicyForm(ConsoleForm):
     )
     enabled = forms.BooleanField(label=gettext_lazy("启用"), required=False, initial=True)
 
-    def __init__(self, *args: Any, community: Community, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: Actor, community: Community, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["group"]).queryset = Group.objects.filter(
-            community=community
+        cid = community.pk
+        cast(forms.ModelChoiceField, self.fields["group"]).queryset = queries.list_groups(
+            actor, community_id=cid
         ).order_by("kind", "name")
         cast(
             forms.ModelMultipleChoiceField, self.fields["points"]
-        ).queryset = AccessPoint.objects.filter(community=community).order_by("kind", "code")
-        cast(forms.ModelChoiceField, self.fields["schedule"]).queryset = Schedule.objects.filter(
-            community=community
-        ).order_by("name")
+        ).queryset = queries.list_access_points(actor, community_id=cid).order_by("kind", "code")
+        cast(forms.ModelChoiceField, self.fields["schedule"]).queryset = queries.list_schedules(
+            actor, community_id=cid
+        )
 
     def values(self) -> dict[str, Any]:
         """The action's arguments."""
@@ -202,7 +196,9 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     """Create a policy; its rights are compiled at once."""
     actor = console_actor(request)
     community = _community(request, "access.manage")
-    form = PolicyForm(request.POST or None, community=community, initial={"enabled": True})
+    form = PolicyForm(
+        request.POST or None, actor=actor, community=community, initial={"enabled": True}
+    )
     if request.method == "POST" and form.is_valid():
         done = form.attempt(lambda: manage.do_create_policy(actor, community, **form.values()))
         if done is not None:
@@ -213,9 +209,8 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 def _own_policy(request: HttpRequest, policy_id: int) -> Policy:
     actor = console_actor(request)
-    policy = Policy.objects.restrict(actor, "access.manage").filter(pk=policy_id).first()
-    if policy is None:
-        raise errors.NotFound()
+    policy = queries.get_policy(actor, policy_id)
+    actor.require("access.manage", policy.community_id)
     return policy
 
 
@@ -234,7 +229,7 @@ def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
         "schedule": policy.schedule_id,
         "enabled": policy.enabled,
     }
-    form = PolicyForm(request.POST or None, community=community, initial=initial)
+    form = PolicyForm(request.POST or None, actor=actor, community=community, initial=initial)
     if request.method == "POST" and form.is_valid():
         done = form.attempt(lambda: manage.do_update_policy(actor, policy, **form.values()))
         if done is not None:
