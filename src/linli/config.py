@@ -58,6 +58,7 @@ class Config:
     data_key: str
     lookup_key_id: str
     database_url: str
+    database_prepare: bool
     mqtt_url: str
     allowed_hosts: list[str]
     csrf_trusted_origins: list[str]
@@ -107,6 +108,7 @@ def load() -> Config:
         data_key=data_key,
         lookup_key_id=os.environ.get("LINLI_LOOKUP_KEY_ID", ""),
         database_url=os.environ.get("LINLI_DATABASE_URL") or default_db,
+        database_prepare=_bool("LINLI_DATABASE_PREPARE", True),
         mqtt_url=os.environ.get("LINLI_MQTT_URL", ""),
         allowed_hosts=allowed,
         csrf_trusted_origins=_list("LINLI_CSRF_TRUSTED_ORIGINS"),

@@ -100,8 +100,16 @@ def _database(url: str) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
         }
         db["TEST"] = {"NAME": str(Path(db["NAME"]).with_suffix(".test.sqlite3"))}
-    else:
+    elif db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's PostgreSQL backend, with a health check that needs no round trip while
+        # the connection is in steady use (linli.core.pgbackend).
+        db["ENGINE"] = "linli.core.pgbackend"
         db["CONN_HEALTH_CHECKS"] = True
+        if CONFIG.database_prepare:
+            # Statements run five times on a connection are prepared: only those whose
+            # parameters the server binds (linli.core.sql.bound_cursor, the hot paths);
+            # Django's own cursor binds on the client and never prepares.
+            db["OPTIONS"] = {"prepare_threshold": 5}
     return db
 
 

@@ -38,13 +38,13 @@ from linli.access.choices import (
 )
 from linli.access.models import (
     AccessPoint,
-    Credential,
+    Consent,
     Holiday,
     Policy,
     Schedule,
     Visitor,
 )
-from linli.core import crypto
+from linli.core import crypto, sql
 
 PIN_MAX_FAILURES = 5
 PIN_LOCKOUT = dt.timedelta(minutes=10)
@@ -194,10 +194,36 @@ def open_now(
 
 
 class _Denied(Exception):
-    def __init__(self, reason: str, credential: Credential | None = None) -> None:
+    def __init__(self, reason: str, claims: passes.Claims | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.credential = credential
+        self.claims = claims  # a pass refused after its signature checked is still recorded
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Held:
+    """The columns of a presented credential that a decision reads (a model instance cost
+    more to build than the statement that read them)."""
+
+    pk: int
+    community_id: int
+    person_id: int | None
+    visitor_id: int | None
+    kind: str
+    status: str
+    valid_from: dt.datetime | None
+    valid_until: dt.datetime | None
+    consent_id: int | None
+
+
+@dataclasses.dataclass
+class _Found:
+    """What one lookup read: the credential, the holder's rights at the point, a pass's
+    claims."""
+
+    credential: _Held
+    rights: list[tuple[str, int | None, dt.datetime | None, dt.datetime | None]]
+    claims: passes.Claims | None = None
 
 
 def decide(
@@ -209,37 +235,43 @@ def decide(
 ) -> Decision:
     """Decide one attempt at ``point`` and log it; never raises for bad input.
 
-    The reads come first, outside any transaction; the writes (the pass's nonce, the log
-    entry, a visitor's arrival) then go in one short transaction, so a database that
-    serialises writers (SQLite) holds its write lock only for them. The statements of this
-    hot path are written out as SQL: building them through the ORM cost more than running
-    them (docs/benchmarks.md, ``access``).
+    A decision is two statements: one read (the credential, its holder's compiled rights
+    at the point and, for a PIN, the point's recent wrong PINs) and one write (the log
+    entry, with a pass's nonce on PostgreSQL), each its own transaction unless the caller
+    holds one. A database that serialises writers (SQLite) so holds its write lock only
+    for the write. The statements are written out as SQL: building them through the ORM
+    cost more than running them, and every extra round trip to the database counted
+    (docs/benchmarks.md, ``access``).
     """
     now = now or timezone.now()
-    credential: Credential | None = None
+    found: _Found | None = None
     claims: passes.Claims | None = None
     try:
         if not point.enabled:
             raise _Denied(Reason.POINT_DISABLED)
-        credential, claims = _credential(point, presented, now)
-        reason = _check_credential(credential, now)
-        reason = _check_holder(point, credential, now) if reason is None else reason
+        found = _lookup(point, presented, now)
+        claims = found.claims
+        reason = _check_credential(found.credential, now) or _check_holder(point, found, now)
     except _Denied as denied:
         reason = denied.reason
-        credential = denied.credential or credential
-    with transaction.atomic():
-        if claims is not None and not _first_use(claims):
-            reason = Reason.REPLAYED
-        allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
-        event_id = _log(point, presented, credential, device_id, allowed, reason, now)
-        if allowed and credential is not None and credential.visitor_id is not None:
-            _visitor_arrived(credential, now)
+        claims = denied.claims or claims
+    credential = found.credential if found else None
+    visitor_id = credential.visitor_id if credential else None
+    allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
+    if visitor_id is None or not allowed:
+        event_id, reason = _log(point, presented, credential, device_id, reason, now, claims)
+    else:
+        with transaction.atomic():
+            event_id, reason = _log(point, presented, credential, device_id, reason, now, claims)
+            if reason == Reason.VISITOR_ALLOWED:
+                _visitor_arrived(visitor_id, now)
+    allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
     return Decision(
         allowed,
         reason,
         event_id,
         credential.person_id if credential else None,
-        credential.visitor_id if credential else None,
+        visitor_id,
         credential.pk if credential else None,
     )
 
@@ -269,133 +301,183 @@ _CREDENTIAL_COLUMNS = (
     "consent_id",
 )
 _CREDENTIAL_SELECT = f"SELECT {', '.join(_CREDENTIAL_COLUMNS)} FROM access_credential WHERE "  # noqa: S608
+# The credential (subquery ``c``, one row at most) with its holder's rights at the point
+# (none for a visitor): one row per right, or one row with NULL rights.
+_WITH_RIGHTS = (
+    f"SELECT {', '.join('c.' + c for c in _CREDENTIAL_COLUMNS)},"  # noqa: S608
+    " r.effect, r.schedule_id, r.valid_from, r.valid_until FROM ({credential}) c"
+    " LEFT JOIN access_accessright r ON r.person_id = c.person_id AND r.point_id = %s"
+)
+# A PIN's lookup also counts the point's recent wrong PINs (subquery ``f``, one row), so a
+# lock-out is known from the same statement whether the PIN matched or not. The reason is
+# written out (``Reason.WRONG_PIN``) so the partial index on wrong PINs can be used.
+_PIN_LOOKUP = (
+    "SELECT f.failures, {columns}, r.effect, r.schedule_id, r.valid_from, r.valid_until"
+    " FROM (SELECT COUNT(*) AS failures FROM access_accessevent"
+    " WHERE point_id = %s AND reason = 'wrong_pin' AND at > %s AND method = %s) f"
+    " LEFT JOIN ({credential}) c ON TRUE"
+    " LEFT JOIN access_accessright r ON r.person_id = c.person_id AND r.point_id = %s"
+).replace("{columns}", ", ".join("c." + c for c in _CREDENTIAL_COLUMNS))
+_BY_ID = "id = %s AND community_id = %s AND kind = %s"
+# By lookup hash: the active credential, else the newest.
+_BY_HASH = (
+    "community_id = %s AND kind = %s AND lookup_hash = %s"
+    " ORDER BY CASE WHEN status = %s THEN 0 ELSE 1 END, issued_at DESC LIMIT 1"
+)
+_BY_ID_LOOKUP = _WITH_RIGHTS.format(credential=_CREDENTIAL_SELECT + _BY_ID)
+_CARD_LOOKUP = _WITH_RIGHTS.format(credential=_CREDENTIAL_SELECT + _BY_HASH)
+_PIN_LOOKUP = _PIN_LOOKUP.format(credential=_CREDENTIAL_SELECT + _BY_HASH)
 
 
-def _credential_where(where: str, params: list[Any]) -> Credential | None:
-    """The first credential matching ``where`` (one of this module's constant clauses)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CREDENTIAL_SELECT + where, params)
-        row = cursor.fetchone()
-    if row is None:
+def _found(rows: list[tuple[Any, ...]], claims: passes.Claims | None = None) -> _Found | None:
+    """The lookup's rows (credential columns, then a right's) as a :class:`_Found`."""
+    if not rows or rows[0][0] is None:
         return None
-    values = dict(zip(_CREDENTIAL_COLUMNS, row, strict=True))
-    values["valid_from"] = _aware(values["valid_from"])
-    values["valid_until"] = _aware(values["valid_until"])
-    credential = Credential(**values)
-    credential._state.adding = False
-    credential._state.db = connection.alias
-    return credential
+    width = len(_CREDENTIAL_COLUMNS)
+    pk, community_id, person_id, visitor_id, kind, status, since, until, consent_id = rows[0][
+        :width
+    ]
+    credential = _Held(
+        pk,
+        community_id,
+        person_id,
+        visitor_id,
+        kind,
+        status,
+        _aware(since),
+        _aware(until),
+        consent_id,
+    )
+    rights = [
+        (row[width], row[width + 1], _aware(row[width + 2]), _aware(row[width + 3]))
+        for row in rows
+        if row[width] is not None
+    ]
+    return _Found(credential, rights, claims)
 
 
-def _first_use(claims: passes.Claims) -> bool:
-    """Record a pass's nonce until it expires; say whether it was seen for the first time."""
-    expires = dt.datetime.fromtimestamp(claims.expires_at + passes.CLOCK_SKEW, dt.UTC)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO access_passuse (key_id, nonce, expires_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT (key_id, nonce) DO NOTHING",
-            [claims.key_id, claims.nonce, _adapt(expires)],
-        )
-        return bool(cursor.rowcount == 1)
+def _rows(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with sql.bound_cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+
+
+def _lookup(point: AccessPoint, presented: Presented, now: dt.datetime) -> _Found:
+    """Find the presented credential and its holder's rights at ``point`` (one statement)."""
+    method = presented.method
+    community_id = point.community_id
+    found: _Found | None = None
+    if method == CredentialKind.QR:
+        claims = _verify_pass(point, presented.value, now)
+        params = [claims.credential_id, community_id, CredentialKind.QR, point.pk]
+        rows = _rows(_BY_ID_LOOKUP, params)
+        found = _found(rows, claims)
+        if found is None:  # the pass is still recorded: it may not be tried twice
+            raise _Denied(Reason.UNKNOWN_CREDENTIAL, claims=claims)
+    elif method == CredentialKind.CARD:
+        if not presented.value.strip():
+            raise _Denied(Reason.MALFORMED)
+        digest = card_hash(presented.value)
+        params = [community_id, method, digest, CredentialStatus.ACTIVE, point.pk]
+        rows = _rows(_CARD_LOOKUP, params)
+        found = _found(rows)
+    elif method == CredentialKind.PIN:
+        if not presented.value.isdigit() or not 4 <= len(presented.value) <= 8:
+            raise _Denied(Reason.MALFORMED)
+        digest = pin_hash(community_id, presented.value)
+        since = _adapt(now - PIN_LOCKOUT)
+        failures = [point.pk, since, CredentialKind.PIN]
+        credential = [community_id, method, digest, CredentialStatus.ACTIVE, point.pk]
+        rows = _rows(_PIN_LOOKUP, [*failures, *credential])
+        if int(rows[0][0]) >= PIN_MAX_FAILURES:
+            raise _Denied(Reason.PIN_LOCKED)
+        found = _found([row[1:] for row in rows])
+        if found is None:
+            raise _Denied(Reason.WRONG_PIN)
+    elif method in BIOMETRIC_KINDS:
+        if presented.credential_id:
+            params = [presented.credential_id, community_id, method, point.pk]
+            found = _found(_rows(_BY_ID_LOOKUP, params))  # matched by the engine
+    else:
+        raise _Denied(Reason.MALFORMED)
+    if found is None:
+        raise _Denied(Reason.UNKNOWN_CREDENTIAL)
+    return found
+
+
+_EVENT_COLUMNS = (
+    "community_id, at, point_id, device_id, person_id, visitor_id, credential_id, method,"
+    " direction, score, snapshot, mode, msg_id, result, reason"
+)
+_EVENT_INSERT = (
+    f"INSERT INTO access_accessevent ({_EVENT_COLUMNS})"  # noqa: S608
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', %s, %s) RETURNING id, reason"
+)
+_NONCE_INSERT = (
+    "INSERT INTO access_passuse (key_id, nonce, expires_at) VALUES (%s, %s, %s)"
+    " ON CONFLICT (key_id, nonce) DO NOTHING"
+)
+# PostgreSQL records a pass's nonce and logs the attempt in one statement: the log entry
+# says ``replayed`` when the nonce was already there.
+_PASS_EVENT_INSERT = (
+    f"WITH used AS ({_NONCE_INSERT} RETURNING 1),"  # noqa: S608
+    " fresh AS (SELECT EXISTS (SELECT 1 FROM used) AS first)"
+    f" INSERT INTO access_accessevent ({_EVENT_COLUMNS})"
+    " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '',"
+    " CASE WHEN fresh.first THEN %s ELSE %s END, CASE WHEN fresh.first THEN %s ELSE %s END"
+    " FROM fresh RETURNING id, reason"
+)
 
 
 def _log(
     point: AccessPoint,
     presented: Presented,
-    credential: Credential | None,
+    credential: _Held | None,
     device_id: int | None,
-    allowed: bool,
     reason: str,
     now: dt.datetime,
-) -> int:
-    """Insert the attempt's access-log entry; return its id."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO access_accessevent (community_id, at, point_id, device_id, person_id,"
-            " visitor_id, credential_id, method, direction, result, reason, score, snapshot,"
-            " mode, msg_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '')"
-            " RETURNING id",
-            [
-                point.community_id,
-                _adapt(now),
-                point.pk,
-                device_id,
-                credential.person_id if credential else None,
-                credential.visitor_id if credential else None,
-                credential.pk if credential else None,
-                presented.method if presented.method in CredentialKind.values else "",
-                presented.direction if presented.direction in ("in", "out") else "",
-                Result.ALLOW if allowed else Result.DENY,
-                reason,
-                presented.score,
-                presented.snapshot[:200],
-                Mode.ONLINE,
-            ],
-        )
-        return int(cursor.fetchone()[0])
-
-
-def _credential(
-    point: AccessPoint, presented: Presented, now: dt.datetime
-) -> tuple[Credential, passes.Claims | None]:
-    method = presented.method
-    community_id = point.community_id
-    found: Credential | None
-    claims: passes.Claims | None = None
-    if method == CredentialKind.QR:
-        claims = _verify_pass(point, presented.value, now)
-        found = _credential_where(
-            "id = %s AND community_id = %s AND kind = %s",
-            [claims.credential_id, community_id, CredentialKind.QR],
-        )
-        if found is None:  # still recorded: the pass may not be tried twice
-            raise _Denied(Reason.UNKNOWN_CREDENTIAL)
-    elif method == CredentialKind.CARD:
-        if not presented.value.strip():
-            raise _Denied(Reason.MALFORMED)
-        found = _by_hash(community_id, CredentialKind.CARD, card_hash(presented.value))
-    elif method == CredentialKind.PIN:
-        if not presented.value.isdigit() or not 4 <= len(presented.value) <= 8:
-            raise _Denied(Reason.MALFORMED)
-        if _pin_locked(point, now):
-            raise _Denied(Reason.PIN_LOCKED)
-        found = _by_hash(community_id, CredentialKind.PIN, pin_hash(community_id, presented.value))
-        if found is None:
-            raise _Denied(Reason.WRONG_PIN)
-    elif method in BIOMETRIC_KINDS:
-        found = (
-            _credential_where(
-                "id = %s AND community_id = %s AND kind = %s",
-                [presented.credential_id, community_id, method],
-            )
-            if presented.credential_id
-            else None
-        )
-    else:
-        raise _Denied(Reason.MALFORMED)
-    if found is None:
-        raise _Denied(Reason.UNKNOWN_CREDENTIAL)
-    return found, claims
-
-
-def _by_hash(community_id: int, kind: str, digest: str) -> Credential | None:
-    """The credential with this lookup hash: the active one, else the newest."""
-    return _credential_where(
-        "community_id = %s AND kind = %s AND lookup_hash = %s"
-        " ORDER BY CASE WHEN status = %s THEN 0 ELSE 1 END, issued_at DESC LIMIT 1",
-        [community_id, kind, digest, CredentialStatus.ACTIVE],
-    )
-
-
-def _pin_locked(point: AccessPoint, now: dt.datetime) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COUNT(*) FROM access_accessevent"
-            " WHERE point_id = %s AND reason = %s AND at > %s AND method = %s",
-            [point.pk, Reason.WRONG_PIN, _adapt(now - PIN_LOCKOUT), CredentialKind.PIN],
-        )
-        failures = int(cursor.fetchone()[0])
-    return failures >= PIN_MAX_FAILURES
+    claims: passes.Claims | None,
+) -> tuple[int, str]:
+    """Record a pass's nonce (a second use turns the reason into ``replayed``) and insert
+    the attempt's access-log entry; return its id and final reason."""
+    allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
+    fields = [
+        point.community_id,
+        _adapt(now),
+        point.pk,
+        device_id,
+        credential.person_id if credential else None,
+        credential.visitor_id if credential else None,
+        credential.pk if credential else None,
+        presented.method if presented.method in CredentialKind.values else "",
+        presented.direction if presented.direction in ("in", "out") else "",
+        presented.score,
+        presented.snapshot[:200],
+        Mode.ONLINE,
+    ]
+    result = Result.ALLOW if allowed else Result.DENY
+    with sql.bound_cursor() as cursor:
+        if claims is None:
+            cursor.execute(_EVENT_INSERT, [*fields, result, reason])
+            event_id, final = cursor.fetchone()
+        else:
+            expires = dt.datetime.fromtimestamp(claims.expires_at + passes.CLOCK_SKEW, dt.UTC)
+            nonce = [claims.key_id, claims.nonce, _adapt(expires)]
+            if connection.vendor == "postgresql":
+                replayed = [Result.DENY, Reason.REPLAYED]
+                cursor.execute(
+                    _PASS_EVENT_INSERT,
+                    [*nonce, *fields, result, replayed[0], reason, replayed[1]],
+                )
+                event_id, final = cursor.fetchone()
+            else:
+                with transaction.atomic():
+                    cursor.execute(_NONCE_INSERT, nonce)
+                    if cursor.rowcount != 1:
+                        result, reason = Result.DENY, Reason.REPLAYED
+                    cursor.execute(_EVENT_INSERT, [*fields, result, reason])
+                    event_id, final = cursor.fetchone()  # SQLite: before the RELEASE
+    return int(event_id), str(final)
 
 
 def _verify_pass(point: AccessPoint, text: str, now: dt.datetime) -> passes.Claims:
@@ -413,7 +495,7 @@ def _verify_pass(point: AccessPoint, text: str, now: dt.datetime) -> passes.Clai
         raise _Denied(pass_reason(refused.reason)) from None
 
 
-def _check_credential(credential: Credential, now: dt.datetime) -> str | None:
+def _check_credential(credential: _Held, now: dt.datetime) -> str | None:
     if credential.status == CredentialStatus.SUSPENDED:
         return Reason.CREDENTIAL_SUSPENDED
     if credential.status == CredentialStatus.REVOKED:
@@ -424,30 +506,25 @@ def _check_credential(credential: Credential, now: dt.datetime) -> str | None:
         return Reason.CREDENTIAL_EXPIRED
     if credential.valid_from is not None and now < credential.valid_from:
         return Reason.CREDENTIAL_NOT_YET_VALID
-    if credential.kind in BIOMETRIC_KINDS and (
-        credential.consent is None or credential.consent.revoked_at is not None
+    if credential.kind in BIOMETRIC_KINDS and not (
+        credential.consent_id is not None
+        and Consent.objects.filter(pk=credential.consent_id, revoked_at__isnull=True).exists()
     ):
         return Reason.NO_CONSENT
     return None
 
 
-def _check_holder(point: AccessPoint, credential: Credential, now: dt.datetime) -> str:
+def _check_holder(point: AccessPoint, found: _Found, now: dt.datetime) -> str:
+    credential = found.credential
     if credential.visitor_id is not None:
-        return _check_visitor(point, credential, now)
+        return _check_visitor(point, credential.visitor_id, now)
     if credential.person_id is None:
         return Reason.UNKNOWN_CREDENTIAL
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT effect, schedule_id, valid_from, valid_until FROM access_accessright"
-            " WHERE point_id = %s AND person_id = %s",
-            [point.pk, credential.person_id],
-        )
-        rights = [(e, s, _aware(f), _aware(u)) for e, s, f, u in cursor.fetchall()]
-    if not rights:
+    if not found.rights:
         return Reason.NO_PERMISSION
     applying = [
         effect
-        for effect, schedule_id, valid_from, valid_until in rights
+        for effect, schedule_id, valid_from, valid_until in found.rights
         if open_now(point.community_id, schedule_id, valid_from, valid_until, now)
     ]
     if Effect.DENY in applying:
@@ -457,8 +534,8 @@ def _check_holder(point: AccessPoint, credential: Credential, now: dt.datetime) 
     return Reason.OUTSIDE_SCHEDULE
 
 
-def _check_visitor(point: AccessPoint, credential: Credential, now: dt.datetime) -> str:
-    visitor = credential.visitor
+def _check_visitor(point: AccessPoint, visitor_id: int, now: dt.datetime) -> str:
+    visitor = Visitor.objects.filter(pk=visitor_id).first()
     if visitor is None:  # the visitor was deleted
         return Reason.UNKNOWN_CREDENTIAL
     if visitor.status == VisitorStatus.CANCELLED:
@@ -497,8 +574,8 @@ def _visitor_policies(
     )
 
 
-def _visitor_arrived(credential: Credential, now: dt.datetime) -> None:
-    Visitor.objects.filter(pk=credential.visitor_id or 0, status=VisitorStatus.INVITED).update(
+def _visitor_arrived(visitor_id: int, now: dt.datetime) -> None:
+    Visitor.objects.filter(pk=visitor_id, status=VisitorStatus.INVITED).update(
         status=VisitorStatus.ARRIVED, arrived_at=now
     )
 
