@@ -154,9 +154,9 @@ def _traced_call(
 
 def profile(requests: list[dict[str, Any]], timed: int) -> dict[str, Any]:
     """Count the SQL statements and new connections of each request; time ``timed`` more."""
-    from django.core.wsgi import get_wsgi_application
+    from linli.wsgi import application as wsgi_application
 
-    handler = get_wsgi_application()
+    handler = wsgi_application
     out: dict[str, Any] = {}
     for spec in requests:
         path: str = spec["path"]
@@ -445,10 +445,9 @@ def inproc_access(spec: dict[str, Any]) -> dict[str, Any]:
     import pstats
     from collections import Counter
 
-    from django.core.wsgi import get_wsgi_application
-
     from linli.access.decisions import Presented, decide
     from linli.access.models import AccessEvent, AccessPoint
+    from linli.wsgi import application as wsgi_application
 
     gates: list[dict[str, str]] = spec["gates"]
     iterations: int = spec["iterations"]
@@ -491,7 +490,7 @@ def inproc_access(spec: dict[str, Any]) -> dict[str, Any]:
         }
 
     # The whole HTTP decision in one process: Django, authentication, parsing, decide().
-    handler = get_wsgi_application()
+    handler = wsgi_application
 
     def http_lines(method: str, count: int) -> list[tuple[dict[str, str], bytes]]:
         lines = []

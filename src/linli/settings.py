@@ -60,6 +60,14 @@ MIDDLEWARE = [
     "linli.core.middleware.LinliErrorMiddleware",
 ]
 
+# Devices (``/device/…``) are served without the console's middleware (linli.core.wsgi):
+# they authenticate on every request and use no session, CSRF token, user or message.
+DEVICE_MIDDLEWARE = [
+    "linli.core.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "linli.core.middleware.LanguageMiddleware",
+]
+
 ROOT_URLCONF = "linli.urls"
 WSGI_APPLICATION = "linli.wsgi.application"
 AUTH_USER_MODEL = "core.User"

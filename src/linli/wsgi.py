@@ -1,8 +1,12 @@
-"""WSGI entry point (gunicorn serves it; see ``linli serve``)."""
+"""WSGI entry point (gunicorn serves it; see ``linli serve`` and :mod:`linli.core.wsgi`)."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from linli.core.wsgi import application as _application  # noqa: E402  (after setup)
+
+application = _application()

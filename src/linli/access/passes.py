@@ -105,7 +105,8 @@ class Claims:
 # Base45 (RFC 9285) ---------------------------------------------------------------------
 
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_B45_INDEX = {c: i for i, c in enumerate(_B45)}
+_B45_CHARS = frozenset(_B45)
+_B45_VALUES = bytes.maketrans(_B45.encode(), bytes(range(45)))  # character → its value
 
 
 def b45encode(data: bytes) -> str:
@@ -126,10 +127,10 @@ def b45decode(text: str) -> bytes:
     """Decode base45; raise ``ValueError`` for a character or length RFC 9285 forbids."""
     if len(text) % 3 == 1:
         raise ValueError("base45 text length leaves a single character")
-    try:
-        values = [_B45_INDEX[c] for c in text]
-    except KeyError as exc:
-        raise ValueError(f"not a base45 character: {exc.args[0]!r}") from None
+    if not _B45_CHARS.issuperset(text):
+        bad = next(c for c in text if c not in _B45_CHARS)
+        raise ValueError(f"not a base45 character: {bad!r}")
+    values = text.encode("ascii").translate(_B45_VALUES)
     out = bytearray()
     for i in range(0, len(values) - 2, 3):
         n = values[i] + values[i + 1] * 45 + values[i + 2] * 45 * 45
@@ -187,7 +188,7 @@ def read(text: str) -> tuple[Claims, bytes, bytes]:
     if not text.startswith(PREFIX):
         raise PassRefused(Refusal.MALFORMED, "not a Linli pass")
     encoded = text[len(PREFIX) :]
-    if not all(c in _B45_INDEX for c in encoded):
+    if not _B45_CHARS.issuperset(encoded):
         raise PassRefused(Refusal.MALFORMED, "not base45")
     if len(encoded) != TEXT_CHARS:
         raise PassRefused(Refusal.TRUNCATED, f"{len(encoded)} characters, expected {TEXT_CHARS}")
