@@ -131,3 +131,42 @@ def test_the_access_log_shows_new_passages_without_a_reload(
     decide(gate, Presented("card", "0DDBA11"))  # meanwhile, at the gate
     expect(rows).to_have_count(2, timeout=10_000)  # the page asked for what is new
     expect(rows.first).to_contain_text("未登记的凭证")
+
+
+def test_a_manager_makes_a_named_list_and_adds_a_resident_to_it(
+    live_server: Any,
+    chromium_page: Any,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    from linli.access.models import AccessRight, Group, Policy
+    from linli.core.actions import do_create_user, do_give_grant
+    from linli.core.choices import Role
+
+    estate()
+    system = Actor.system("browser-test")
+    manager = do_create_user(system, username="list-manager", password=PASSWORD)
+    gate = AccessPoint.objects.get(code="gate-1")
+    do_give_grant(system, community_id=gate.community_id, role=Role.PROPERTY_MANAGER, user=manager)
+    page = chromium_page
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "list-manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    page.goto(f"{live_server.url}/access/groups/new/")
+    page.fill("#id_name", "夜班名单")
+    page.select_option("#id_kind", "list")
+    page.locator("#group-form [type=submit]").click()
+    expect(page.locator("#member-list")).to_contain_text("名单还是空的")
+    group = Group.objects.get(name="夜班名单")
+    policy = Policy.objects.create(
+        community_id=gate.community_id, name="夜班进南门", effect="allow", group=group
+    )
+    policy.points.set([gate])
+    page.fill("#member-q", "王")
+    page.locator("#member-add [type=submit]").first.click()
+    page.locator("#member-add li[data-match] button").first.click()
+    expect(page.locator("#member-list tbody tr[data-member]")).to_have_count(1)
+    expect(page.locator("#member-list")).to_contain_text("王芳")
+    expect(page.locator("#group-policies")).to_contain_text("夜班进南门")
+    assert AccessRight.objects.filter(point=gate, policy=policy).count() == 1

@@ -148,3 +148,59 @@ def test_holidays_and_tiaoxiu_days_from_the_policy_page(world: World, login: Any
     client = login(world.manager_a)  # the same test client: sign back in as A's manager
     client.post(f"/access/holidays/{holiday.pk}/delete/")
     assert not Holiday.objects.filter(pk=holiday.pk).exists()
+
+
+def test_a_named_lists_members_are_added_and_removed_on_its_page(
+    world: World, system: Actor, login: Any
+) -> None:
+    from linli.access import manage
+
+    gate = AccessPoint.objects.create(community=world.a, code="gate", name="南门", kind="door")
+    client = login(world.manager_a)
+    created = client.post("/access/groups/new/", {"name": "保洁名单", "kind": "list"})
+    group = Group.objects.get(name="保洁名单")
+    assert created.status_code == 302 and created["Location"] == f"/access/groups/{group.pk}/"
+    manage.do_create_policy(
+        system, world.a, name="保洁进南门", effect="allow", group_id=group.pk, point_ids=[gate.pk]
+    )
+    page = client.get(f"/access/groups/{group.pk}/").content.decode()
+    assert "名单还是空的" in page and "保洁进南门" in page
+
+    found = client.get(f"/access/groups/{group.pk}/", {"q": world.person_a.name[:1]}).content
+    assert f'data-match="{world.person_a.pk}"' in found.decode()
+    assert f'data-match="{world.person_b.pk}"' not in found.decode()  # another community
+    added = client.post(
+        f"/access/groups/{group.pk}/", {"action": "add", "person": world.person_a.pk}
+    )
+    assert added.status_code == 302
+    assert list(group.members.values_list("pk", flat=True)) == [world.person_a.pk]
+    assert AccessRight.objects.filter(person=world.person_a, point=gate).exists()
+    page = client.get(f"/access/groups/{group.pk}/").content.decode()
+    assert f'data-member="{world.person_a.pk}"' in page
+
+    # Someone from another community is refused with the reason, and nothing changes.
+    refused = client.post(
+        f"/access/groups/{group.pk}/", {"action": "add", "person": world.person_b.pk}, follow=True
+    )
+    assert "不属于该社区" in refused.content.decode()
+    assert list(group.members.values_list("pk", flat=True)) == [world.person_a.pk]
+
+    client.post(f"/access/groups/{group.pk}/", {"action": "remove", "person": world.person_a.pk})
+    assert not group.members.exists()
+    assert not AccessRight.objects.filter(person=world.person_a, point=gate).exists()
+
+
+def test_a_groups_page_is_for_its_community_and_changes_need_access_manage(
+    world: World, system: Actor, login: Any
+) -> None:
+    from linli.access import manage
+
+    group = manage.do_create_group(system, world.a, name="名单", kind="list")
+    assert login(world.manager_b).get(f"/access/groups/{group.pk}/").status_code == 404
+    guard = login(world.guard_a)
+    assert guard.get(f"/access/groups/{group.pk}/").status_code == 200  # may look
+    answer = guard.post(
+        f"/access/groups/{group.pk}/", {"action": "add", "person": world.person_a.pk}
+    )
+    assert answer.status_code in (403, 404)
+    assert not group.members.exists()

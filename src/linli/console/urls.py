@@ -49,6 +49,7 @@ urlpatterns = [
         name="access_policy_delete",
     ),
     path("access/groups/new/", policies.group_new, name="access_group_new"),
+    path("access/groups/<int:group_id>/", policies.group_detail, name="access_group"),
     path("access/schedules/new/", policies.schedule_new, name="access_schedule_new"),
     path("access/holidays/new/", policies.holiday_new, name="access_holiday_new"),
     path(

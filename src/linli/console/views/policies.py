@@ -31,6 +31,7 @@ from linli.console.views.common import console_actor, require_somewhere
 from linli.core import errors
 from linli.core.choices import Role
 from linli.core.tenancy import Actor
+from linli.people import selectors as people_selectors
 from linli.places import selectors as place_selectors
 from linli.places.models import Building, Community, Unit
 
@@ -290,7 +291,7 @@ class GroupForm(ConsoleForm):
 
 @login_required
 def group_new(request: HttpRequest) -> HttpResponse:
-    """Create a group (named lists get their members through the API)."""
+    """Create a group (a named list's members are then added on its page)."""
     actor = console_actor(request)
     community = _community(request, "access.manage")
     form = GroupForm(request.POST or None, community=community)
@@ -306,12 +307,66 @@ def group_new(request: HttpRequest) -> HttpResponse:
         done = form.attempt(lambda: manage.do_create_group(actor, community, **values))
         if done is not None:
             messages.success(request, _("人员组已保存。"))
+            if done.kind == GroupKind.LIST:  # next: who is on the list
+                return redirect("console:access_group", group_id=done.pk)
             return redirect("console:access_policies")
     return render(
         request,
         "console/doors/group_form.html",
         {"community": community, "form": form},
         status=form.error_status,
+    )
+
+
+MEMBER_MATCHES = 20
+
+
+@login_required
+def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
+    """A group and the policies naming it; a named list's members, added (found by name)
+    and removed here, each change recompiling the rights at once."""
+    actor = console_actor(request)
+    group = queries.get_group(actor, group_id)
+    can_manage = actor.can("access.manage", group.community_id)
+    members = sorted(group.members.all(), key=lambda p: (p.name, p.pk))
+    if request.method == "POST":
+        if not can_manage:
+            raise errors.PermissionDenied()
+        ids = [p.pk for p in members]
+        raw = request.POST.get("person", "")
+        person_id = int(raw) if raw.isdigit() else 0
+        if request.POST.get("action") == "remove":
+            ids = [i for i in ids if i != person_id]
+        else:
+            ids.append(person_id)
+        try:
+            manage.do_update_group(actor, group, member_ids=sorted(set(ids)))
+        except errors.LinliError as exc:
+            detail = " ".join(str(m) for msgs in exc.details.values() for m in msgs)
+            messages.error(request, detail or exc.message)
+        else:
+            messages.success(request, _("名单已更新，通行权限已重新计算。"))
+        return redirect("console:access_group", group_id=group.pk)
+    q = request.GET.get("q", "").strip()[:50]
+    matches = []
+    if q and group.kind == GroupKind.LIST and can_manage:
+        on_list = {p.pk for p in members}
+        found = people_selectors.list_people(actor, community_id=group.community_id, q=q)
+        matches = [p for p in found.order_by("name", "pk")[:MEMBER_MATCHES] if p.pk not in on_list]
+    return render(
+        request,
+        "console/doors/group.html",
+        {
+            "group": group,
+            "members": members,
+            "policies": queries.list_policies(actor, community_id=group.community_id)
+            .filter(group=group)
+            .order_by("effect", "name"),
+            "q": q,
+            "matches": matches,
+            "can_manage": can_manage,
+            "max_members": manage.MAX_MEMBERS,
+        },
     )
 
 
