@@ -54,6 +54,23 @@ def estate() -> tuple[str, str]:
     return device.code, secret
 
 
+def manager_signed_in(page: Any, url: str, username: str) -> AccessPoint:
+    """The estate, and a property manager of it signed in on ``page``; return its gate."""
+    from linli.core.actions import do_create_user, do_give_grant
+    from linli.core.choices import Role
+
+    estate()
+    system = Actor.system("browser-test")
+    manager = do_create_user(system, username=username, password=PASSWORD)
+    gate = AccessPoint.objects.get(code="gate-1")
+    do_give_grant(system, community_id=gate.community_id, role=Role.PROPERTY_MANAGER, user=manager)
+    page.goto(f"{url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    return gate
+
+
 def test_a_resident_invites_a_visitor_whose_qr_opens_the_gate(
     live_server: Any,
     chromium_page: Any,  # noqa: F811
@@ -111,20 +128,10 @@ def test_the_access_log_shows_new_passages_without_a_reload(
     from playwright.sync_api import expect
 
     from linli.access.decisions import Presented, decide
-    from linli.core.actions import do_create_user, do_give_grant
-    from linli.core.choices import Role
 
-    estate()
-    system = Actor.system("browser-test")
-    manager = do_create_user(system, username="gate-manager", password=PASSWORD)
-    gate = AccessPoint.objects.get(code="gate-1")
-    do_give_grant(system, community_id=gate.community_id, role=Role.PROPERTY_MANAGER, user=manager)
-    decide(gate, Presented("card", "0BADC0DE"))  # an unknown card: the log is not empty
     page = chromium_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "gate-manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-submit")
+    gate = manager_signed_in(page, live_server.url, "gate-manager")
+    decide(gate, Presented("card", "0BADC0DE"))  # an unknown card: the log is not empty
     page.goto(f"{live_server.url}/access/log/")
     rows = page.locator("#list-table tbody tr")
     expect(rows).to_have_count(1)
@@ -140,19 +147,9 @@ def test_a_manager_makes_a_named_list_and_adds_a_resident_to_it(
     from playwright.sync_api import expect
 
     from linli.access.models import AccessRight, Group, Policy
-    from linli.core.actions import do_create_user, do_give_grant
-    from linli.core.choices import Role
 
-    estate()
-    system = Actor.system("browser-test")
-    manager = do_create_user(system, username="list-manager", password=PASSWORD)
-    gate = AccessPoint.objects.get(code="gate-1")
-    do_give_grant(system, community_id=gate.community_id, role=Role.PROPERTY_MANAGER, user=manager)
     page = chromium_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "list-manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-submit")
+    gate = manager_signed_in(page, live_server.url, "list-manager")
     page.goto(f"{live_server.url}/access/groups/new/")
     page.fill("#id_name", "夜班名单")
     page.select_option("#id_kind", "list")
