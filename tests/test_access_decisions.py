@@ -386,3 +386,30 @@ def test_unknown_methods_and_empty_values_are_malformed(estate: Estate) -> None:
     assert at(estate.entrance, "iris", "x") == "malformed"
     assert at(estate.entrance, "card", "  ") == "malformed"
     assert at(estate.entrance, "face") == "unknown_credential"
+
+
+def test_a_decision_is_one_read_and_one_write(
+    estate: Estate, django_assert_num_queries: Any
+) -> None:
+    """Each round trip to the database counted in the decision's speed (docs/benchmarks.md):
+    a card, a PIN and, on PostgreSQL, a pass take two statements (SQLite records a pass's
+    nonce in its own statement, in the same transaction as the log entry)."""
+    actions.do_issue_credential(
+        estate.system, estate.resident, estate.world.a.pk, kind="card", value="AABBCCDD"
+    )
+    _, pin = actions.do_issue_credential(
+        estate.system, estate.resident, estate.world.a.pk, kind="pin"
+    )
+    text = qr(estate)
+    keys.cache.get(estate.world.a.pk)  # the community's keys, read once per 5 s
+    calendars.day_kinds(estate.world.a.pk)  # holidays, read once per 30 s
+    with django_assert_num_queries(2):
+        assert at(estate.entrance, "card", "AABBCCDD") == "allowed"
+    with django_assert_num_queries(2):
+        assert at(estate.entrance, "pin", pin) == "allowed"
+    from django.db import connection
+
+    # SQLite: the read, the nonce, the log entry, and the transaction around the last two
+    # (a savepoint inside the test's own transaction: SAVEPOINT and RELEASE).
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 5):
+        assert at(estate.entrance, "qr", text) == "allowed"
