@@ -58,3 +58,23 @@ def test_bad_boolean_is_a_clear_error(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("LINLI_DEMO", "perhaps")
     with pytest.raises(config.ConfigError, match="LINLI_DEMO must be true or false"):
         config.load()
+
+
+def test_postgresql_gets_linlis_backend_and_prepared_statements_unless_turned_off(
+    clean_env: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from linli import settings
+
+    clean_env.setenv("LINLI_DEMO", "1")
+    clean_env.setenv("LINLI_HOME", str(tmp_path))
+    assert config.load().database_prepare is True
+    clean_env.setattr(settings, "CONFIG", config.load())
+    db = settings._database("postgresql://linli@db:5432/linli")
+    assert db["ENGINE"] == "linli.core.pgbackend"
+    assert db["CONN_HEALTH_CHECKS"] is True
+    assert db["OPTIONS"] == {"prepare_threshold": 5}
+    clean_env.setenv("LINLI_DATABASE_PREPARE", "0")
+    clean_env.setattr(settings, "CONFIG", config.load())
+    assert "prepare_threshold" not in settings._database("postgresql://db/linli").get("OPTIONS", {})
+    sqlite = settings._database(f"sqlite:///{tmp_path}/x.sqlite3")
+    assert sqlite["ENGINE"] == "django.db.backends.sqlite3"

@@ -604,6 +604,18 @@ def do_update_group(actor: Actor, group: Group, **values: Any) -> Group:
     return group
 
 
+def do_add_group_member(actor: Actor, group: Group, person_id: int) -> Group:
+    """Put a person of the community on a named list (rights recompiled at once)."""
+    members = set(group.members.values_list("pk", flat=True))
+    return do_update_group(actor, group, member_ids=sorted(members | {person_id}))
+
+
+def do_remove_group_member(actor: Actor, group: Group, person_id: int) -> Group:
+    """Take a person off a named list (rights recompiled at once)."""
+    members = set(group.members.values_list("pk", flat=True))
+    return do_update_group(actor, group, member_ids=sorted(members - {person_id}))
+
+
 def do_delete_group(actor: Actor, group: Group) -> None:
     """Delete a group no policy uses (else ``in_use``)."""
     actor.require("access.manage", group.community_id)

@@ -146,6 +146,18 @@ def get_group(actor: Actor, group_id: int) -> Group:
     )
 
 
+def list_candidates(actor: Actor, group: Group, q: str, limit: int = 20) -> list[Person]:
+    """People of the group's community whose name contains ``q`` and who are not on the
+    (named) list yet, by name; at most ``limit``."""
+    from linli.people.selectors import list_people
+
+    return list(
+        list_people(actor, community_id=group.community_id, q=q)
+        .exclude(pk__in=group.members.values("pk"))
+        .order_by("name", "pk")[:limit]
+    )
+
+
 def list_policies(
     actor: Actor,
     *,

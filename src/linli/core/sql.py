@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
@@ -18,8 +19,6 @@ def bound_cursor() -> CursorWrapper:
     """
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg  # only with PostgreSQL
-
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)

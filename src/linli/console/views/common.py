@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
@@ -25,6 +26,12 @@ def console_actor(request: HttpRequest) -> Actor:
     if actor is None:
         raise errors.NotAuthenticated()
     return actor
+
+
+def flash_error(request: HttpRequest, exc: errors.LinliError) -> None:
+    """Show a refused action on the next page: its message and each field's problems."""
+    detail = "; ".join(" ".join(str(m) for m in msgs) for msgs in exc.details.values())
+    messages.error(request, f"{exc.message} {detail}".strip())
 
 
 def require_somewhere(actor: Actor, perm: str) -> None:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from linli.access import actions, queries
 from linli.console.context import current_community_id
-from linli.console.views.common import console_actor, no_store
+from linli.console.views.common import console_actor, flash_error, no_store
 from linli.console.views.people import person_page
 from linli.core import errors
 from linli.people import selectors
@@ -24,11 +24,6 @@ from linli.people import selectors
 
 def _back(person_id: int) -> HttpResponse:
     return redirect("console:person", person_id=person_id)
-
-
-def _fail(request: HttpRequest, exc: errors.LinliError) -> None:
-    detail = "; ".join(" ".join(str(m) for m in msgs) for msgs in exc.details.values())
-    messages.error(request, f"{exc.message} {detail}".strip())
 
 
 @login_required
@@ -46,7 +41,7 @@ def credential_issue(request: HttpRequest, person_id: int) -> HttpResponse:
             actor, person, community_id, kind=kind, value=request.POST.get("value", "").strip()
         )
     except (errors.ValidationFailed, errors.Conflict) as exc:
-        _fail(request, exc)
+        flash_error(request, exc)
         return _back(person.pk)
     if shown:
         return no_store(person_page(request, person, issued_pin=shown))
@@ -67,7 +62,7 @@ def credential_status(request: HttpRequest, credential_id: int) -> HttpResponse:
             actor, credential, request.POST.get("action", ""), request.POST.get("reason", "")
         )
     except (errors.ValidationFailed, errors.Conflict) as exc:
-        _fail(request, exc)
+        flash_error(request, exc)
     else:
         messages.success(request, _("凭证状态已更新。"))
     return _back(credential.person_id)
@@ -93,7 +88,7 @@ def consent_record(request: HttpRequest, person_id: int) -> HttpResponse:
             guardian_name=request.POST.get("guardian_name", ""),
         )
     except (errors.ValidationFailed, errors.Conflict) as exc:
-        _fail(request, exc)
+        flash_error(request, exc)
     else:
         messages.success(request, _("已记录同意。"))
     return _back(person.pk)

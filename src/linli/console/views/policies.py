@@ -27,11 +27,10 @@ from linli.access.choices import DayKind, Effect, GroupKind, HolidayRule
 from linli.access.models import AccessPoint, Group, Policy, Schedule
 from linli.console.context import current_community_id
 from linli.console.forms import ConsoleForm
-from linli.console.views.common import console_actor, require_somewhere
+from linli.console.views.common import console_actor, flash_error, require_somewhere
 from linli.core import errors
 from linli.core.choices import Role
 from linli.core.tenancy import Actor
-from linli.people import selectors as people_selectors
 from linli.places import selectors as place_selectors
 from linli.places.models import Building, Community, Unit
 
@@ -328,42 +327,32 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     actor = console_actor(request)
     group = queries.get_group(actor, group_id)
     can_manage = actor.can("access.manage", group.community_id)
-    members = sorted(group.members.all(), key=lambda p: (p.name, p.pk))
     if request.method == "POST":
-        if not can_manage:
-            raise errors.PermissionDenied()
-        ids = [p.pk for p in members]
         raw = request.POST.get("person", "")
         person_id = int(raw) if raw.isdigit() else 0
-        if request.POST.get("action") == "remove":
-            ids = [i for i in ids if i != person_id]
-        else:
-            ids.append(person_id)
+        change = (
+            manage.do_remove_group_member
+            if request.POST.get("action") == "remove"
+            else manage.do_add_group_member
+        )
         try:
-            manage.do_update_group(actor, group, member_ids=sorted(set(ids)))
-        except errors.LinliError as exc:
-            detail = " ".join(str(m) for msgs in exc.details.values() for m in msgs)
-            messages.error(request, detail or exc.message)
+            change(actor, group, person_id)
+        except (errors.ValidationFailed, errors.Conflict) as exc:
+            flash_error(request, exc)
         else:
             messages.success(request, _("名单已更新，通行权限已重新计算。"))
         return redirect("console:access_group", group_id=group.pk)
     q = request.GET.get("q", "").strip()[:50]
-    matches = []
-    if q and group.kind == GroupKind.LIST and can_manage:
-        on_list = {p.pk for p in members}
-        found = people_selectors.list_people(actor, community_id=group.community_id, q=q)
-        matches = [p for p in found.order_by("name", "pk")[:MEMBER_MATCHES] if p.pk not in on_list]
+    listing = group.kind == GroupKind.LIST and can_manage and q
     return render(
         request,
         "console/doors/group.html",
         {
             "group": group,
-            "members": members,
-            "policies": queries.list_policies(actor, community_id=group.community_id)
-            .filter(group=group)
-            .order_by("effect", "name"),
+            "members": sorted(group.members.all(), key=lambda p: (p.name, p.pk)),
+            "policies": queries.list_policies(actor, group_id=group.pk).order_by("effect", "name"),
             "q": q,
-            "matches": matches,
+            "matches": queries.list_candidates(actor, group, q, MEMBER_MATCHES) if listing else [],
             "can_manage": can_manage,
             "max_members": manage.MAX_MEMBERS,
         },
