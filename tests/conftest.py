@@ -129,7 +129,7 @@ def _fresh_process_caches() -> Iterator[None]:
     holiday calendars and schedules (each test starts as a new process would)."""
     from linli.access import keys
     from linli.access.decisions import calendars
-    from linli.access.http import terminals
+    from linli.access.requests import terminals
     from linli.devices import ingest
 
     ingest.limiter.reset()

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from linli.access import actions, compile, keys
 from linli.access.choices import Effect, GroupKind
-from linli.access.http import CACHE_SECONDS, terminals
 from linli.access.models import AccessEvent, AccessPoint, Group, Policy
+from linli.access.requests import CACHE_SECONDS, terminals
 from linli.core.tenancy import Actor
 from linli.devices import credentials
 from linli.devices.models import Device

@@ -26,6 +26,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "command_result": {
         "payload": {"command_msg_id": "cmd-42", "ok": False, "code": "busy", "detail": "门已开"},
     },
+    "access_request": {
+        "payload": {"point": "b1", "method": "card", "value": "04A1B2C3", "direction": "in"},
+    },
 }
 
 
@@ -131,3 +134,42 @@ def test_the_schema_states_the_message_id_rule() -> None:
     schema = protocol.json_schema("telemetry")
     assert schema["properties"]["msg_id"]["pattern"] == protocol.MSG_ID_PATTERN
     assert schema["properties"]["ts"]["type"] == "integer"
+
+
+def test_an_access_request_names_a_credential_kind_and_never_serialises_its_secret() -> None:
+    from linli.access.choices import CredentialKind
+
+    schema = protocol.json_schema("access_request")
+    methods = schema["$defs"]["AccessRequestPayload"]["properties"]["method"]["enum"]
+    assert sorted(methods) == sorted(CredentialKind.values)
+    message = parse(envelope("access_request"))
+    assert message.payload.value == "04A1B2C3"  # there for the decision
+    stored = message.payload.model_dump_json(exclude_unset=True)
+    assert "04A1B2C3" not in stored and "value" not in json.loads(stored)
+    face = envelope("access_request", payload={"method": "face", "credential_id": 7, "score": 1})
+    assert parse(face).payload.score == 1.0
+    for bad in (
+        {"method": "iris"},
+        {"method": "card", "direction": "up"},
+        {"method": "face", "score": 1.5},
+        {"method": "card", "value": "x" * 513},
+        {"method": "card", "credential_id": 0},
+    ):
+        with pytest.raises(ValidationError):
+            parse(envelope("access_request", payload=bad))
+
+
+def test_an_answer_to_a_request_is_named_after_it() -> None:
+    first = protocol.reply_msg_id("gate-1:000123")
+    assert first == protocol.reply_msg_id("gate-1:000123")
+    assert first != protocol.reply_msg_id("gate-1:000124")
+    assert len(protocol.reply_msg_id("x" * 64)) <= 64
+    decision = protocol.AccessDecisionMessage(
+        msg_id=first,
+        device_id="gate-1",
+        ts=TS,
+        payload=protocol.AccessDecisionPayload(
+            request_msg_id="gate-1:000123", result="allow", reason="allowed", event_id=9
+        ),
+    )
+    assert json.loads(decision.model_dump_json())["type"] == "access_decision"

@@ -30,6 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from linli import cli
+from linli.access.models import AccessEvent, AccessPoint
 from linli.core.tenancy import Actor
 from linli.devices import credentials, ingest
 from linli.devices.choices import CommandStatus
@@ -117,14 +118,20 @@ class DeviceClient:
         time.sleep(0.2)
 
     def publish(
-        self, community: str, payload: bytes, *, device: str = "", ack: bool = False
+        self,
+        community: str,
+        payload: bytes,
+        *,
+        device: str = "",
+        ack: bool = False,
+        kind: str = "telemetry",
     ) -> int:
         """Publish an up message at QoS 1; return its packet id."""
         props = None
         if ack:
             props = Properties(PacketTypes.PUBLISH)
             props.UserProperty = ("ack", "1")
-        topic = f"linli/v1/{community}/{device or self.code}/up/telemetry"
+        topic = f"linli/v1/{community}/{device or self.code}/up/{kind}"
         return int(self.client.publish(topic, payload, qos=1, properties=props).mid)
 
     def down(self, timeout: float = 10.0) -> tuple[str, dict[str, Any]]:
@@ -200,7 +207,7 @@ def run_gateway(registry: Registry) -> Iterator[Callable[..., Gateway]]:
             broker_url=gateway_url(registry.broker.port),
             client_id=f"gw-{uuid.uuid4().hex[:8]}",
             batch=kwargs.pop("batch", 100),
-            flush_ms=20,
+            flush_ms=kwargs.pop("flush_ms", 20),
             command_poll_seconds=0.2,
         )
         gateway = Gateway(options, **kwargs)
@@ -307,6 +314,53 @@ def test_the_gateway_stores_messages_once_and_acks_only_when_asked(
     with pytest.raises(queue.Empty):  # nothing for the plain messages
         gate.down(timeout=0.5)
     wait_for(lambda: gateway.inbox.empty() and gateway.stored == 51, what="all handled")
+
+
+def test_a_terminal_asks_and_the_gateway_decides_and_answers_at_once(
+    registry: Registry, run_gateway: Any
+) -> None:
+    point = AccessPoint.objects.create(
+        community=registry.a, code="gate", name="南门", kind="community_gate"
+    )
+    point.devices.add(Device.objects.get(code="a-gate"))
+    # Plain messages wait up to 5 s to fill a batch; a request must not.
+    gateway = run_gateway(flush_ms=5000)
+    gate = registry.device("a-gate")
+    assert gate.connected()
+    gate.listen("a")
+    ask = json.dumps(
+        {
+            "msg_id": "ask-1",
+            "device_id": "a-gate",
+            "ts": now_ms(),
+            "type": "access_request",
+            "payload": {"method": "card", "value": "04A1B2C3", "direction": "in"},
+        }
+    ).encode()
+    started = time.monotonic()
+    gate.publish("a", ask, kind="access_request")
+    topic, answer = gate.down()
+    waited = time.monotonic() - started
+    assert topic == "linli/v1/a/a-gate/down/access_decision"
+    assert answer["type"] == "access_decision" and answer["device_id"] == "a-gate"
+    payload = answer["payload"]
+    assert (payload["request_msg_id"], payload["result"], payload["reason"]) == (
+        "ask-1",
+        "deny",
+        "unknown_credential",
+    )
+    assert waited < 2.5, f"the answer waited {waited:.2f} s for a batch"
+    event = AccessEvent.objects.get(pk=payload["event_id"])
+    assert (event.msg_id, event.point_id, event.direction) == ("ask-1", point.pk, "in")
+    # The terminal saw no answer and asks again: the same answer, one decision.
+    gate.publish("a", ask, kind="access_request")
+    topic, again = gate.down()
+    assert again["msg_id"] == answer["msg_id"] and again["payload"] == payload
+    assert AccessEvent.objects.count() == 1
+    assert "04A1B2C3" not in json.dumps(
+        list(DeviceMessage.objects.values_list("payload", flat=True))
+    )
+    wait_for(lambda: gateway.stored == 2, what="both copies handled")
 
 
 def test_nothing_is_acked_before_the_batch_commits(registry: Registry, run_gateway: Any) -> None:

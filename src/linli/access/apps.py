@@ -13,4 +13,4 @@ class AccessConfig(AppConfig):
 
     def ready(self) -> None:
         """Subscribe to the registry's events and register the background tasks."""
-        from linli.access import door_events, handlers, tasks  # noqa: F401
+        from linli.access import door_events, handlers, requests, tasks  # noqa: F401

@@ -232,8 +232,12 @@ def decide(
     *,
     device_id: int | None = None,
     now: dt.datetime | None = None,
+    msg_id: str = "",
 ) -> Decision:
     """Decide one attempt at ``point`` and log it; never raises for bad input.
+
+    ``msg_id`` is the id of the terminal's request when it came as a device message: the
+    log entry keeps it, so a repeated request is answered from it (:mod:`.requests`).
 
     A decision is two statements: one read (the credential, its holder's compiled rights
     at the point and, for a PIN, the point's recent wrong PINs) and one write (the log
@@ -258,11 +262,12 @@ def decide(
     credential = found.credential if found else None
     visitor_id = credential.visitor_id if credential else None
     allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
+    logged = (point, presented, credential, device_id, reason, now, claims, msg_id)
     if visitor_id is None or not allowed:
-        event_id, reason = _log(point, presented, credential, device_id, reason, now, claims)
+        event_id, reason = _log(*logged)
     else:
         with transaction.atomic():
-            event_id, reason = _log(point, presented, credential, device_id, reason, now, claims)
+            event_id, reason = _log(*logged)
             if reason == Reason.VISITOR_ALLOWED:
                 _visitor_arrived(visitor_id, now)
     allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
@@ -411,7 +416,7 @@ _EVENT_COLUMNS = (
 )
 _EVENT_INSERT = (
     f"INSERT INTO access_accessevent ({_EVENT_COLUMNS})"  # noqa: S608
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', %s, %s) RETURNING id, reason"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, reason"
 )
 _NONCE_INSERT = (
     "INSERT INTO access_passuse (key_id, nonce, expires_at) VALUES (%s, %s, %s)"
@@ -423,7 +428,7 @@ _PASS_EVENT_INSERT = (
     f"WITH used AS ({_NONCE_INSERT} RETURNING 1),"  # noqa: S608
     " fresh AS (SELECT EXISTS (SELECT 1 FROM used) AS first)"
     f" INSERT INTO access_accessevent ({_EVENT_COLUMNS})"
-    " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '',"
+    " SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
     " CASE WHEN fresh.first THEN %s ELSE %s END, CASE WHEN fresh.first THEN %s ELSE %s END"
     " FROM fresh RETURNING id, reason"
 )
@@ -437,6 +442,7 @@ def _log(
     reason: str,
     now: dt.datetime,
     claims: passes.Claims | None,
+    msg_id: str,
 ) -> tuple[int, str]:
     """Record a pass's nonce (a second use turns the reason into ``replayed``) and insert
     the attempt's access-log entry; return its id and final reason."""
@@ -454,6 +460,7 @@ def _log(
         presented.score,
         presented.snapshot[:200],
         Mode.ONLINE,
+        msg_id,
     ]
     result = Result.ALLOW if allowed else Result.DENY
     with sql.bound_cursor() as cursor:

@@ -19,8 +19,6 @@ attached to.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from typing import Any, TypeVar
 
 import pydantic
@@ -33,12 +31,12 @@ from linli.access import keys, sync
 from linli.access.choices import CredentialKind
 from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint
+from linli.access.requests import POINT_REQUIRED, find_point, terminals
 from linli.devices import credentials
 from linli.devices.http import DeviceRefused, authenticate, refusing
 from linli.devices.models import Device
 
 MAX_BODY_BYTES = 16 * 1024
-CACHE_SECONDS = 5.0
 
 
 class DecideRequest(pydantic.BaseModel):
@@ -74,51 +72,6 @@ def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-class TerminalCache:
-    """Terminals and their access points per process, read again after :data:`CACHE_SECONDS`.
-
-    A decision needs the terminal (to check its token) and its points on every request;
-    reading them each time cost more than the decision itself. So a terminal disabled,
-    re-keyed or moved to another point is seen here within :data:`CACHE_SECONDS`.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._devices: dict[str, tuple[float, Device | None]] = {}
-        self._points: dict[int, tuple[float, dict[str, AccessPoint]]] = {}
-
-    def device(self, code: str) -> Device | None:
-        """The device with this code (``None`` if there is none)."""
-        with self._lock:
-            hit = self._devices.get(code)
-        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
-            found = Device.objects.filter(code=code).first()
-            hit = (time.monotonic(), found)
-            with self._lock:
-                self._devices[code] = hit
-        return hit[1]
-
-    def points(self, device: Device) -> dict[str, AccessPoint]:
-        """The access points the terminal serves, by code."""
-        with self._lock:
-            hit = self._points.get(device.pk)
-        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
-            found = {p.code: p for p in AccessPoint.objects.filter(devices=device)}
-            hit = (time.monotonic(), found)
-            with self._lock:
-                self._points[device.pk] = hit
-        return hit[1]
-
-    def forget(self) -> None:
-        """Drop everything (tests; after a change made in this process)."""
-        with self._lock:
-            self._devices.clear()
-            self._points.clear()
-
-
-terminals = TerminalCache()
-
-
 def _terminal(request: HttpRequest, body: bytes) -> Device:
     """The requesting terminal: a token checked against the cached device, or a signature
     (checked in full, with its nonce, by the device API)."""
@@ -135,18 +88,14 @@ def _terminal(request: HttpRequest, body: bytes) -> Device:
 
 
 def _point_of(device: Device, code: str) -> AccessPoint:
-    points = terminals.points(device)
-    if code:
-        point = points.get(code)
-        if point is not None:
-            return point
-    elif len(points) == 1:
-        return next(iter(points.values()))
-    if code or not points:
+    point = find_point(device, code)
+    if point == POINT_REQUIRED:
+        raise DeviceRefused(400, "point_required", _("终端关联多个通行点，请指明通行点。"))
+    if isinstance(point, str):
         raise DeviceRefused(
             404, "unknown_point", _("该终端未关联此通行点。"), {"point": [code or None]}
         )
-    raise DeviceRefused(400, "point_required", _("终端关联多个通行点，请指明通行点。"))
+    return point
 
 
 @csrf_exempt

@@ -47,6 +47,7 @@ class UpType(models.TextChoices):
     EVENT = "event", _("事件")
     STATE = "state", _("状态")
     COMMAND_RESULT = "command_result", _("指令结果")
+    ACCESS_REQUEST = "access_request", _("通行请求")
 
 
 class CommandName(models.TextChoices):

@@ -7,7 +7,10 @@ them. Messages arrive at QoS 1 and are acknowledged by hand: the reader thread o
 :mod:`linli.devices.mqtt5` only queues what it decodes; the main thread takes batches
 (``batch`` messages or ``flush_ms`` after the first), finds each topic's device, hands the
 batch to :func:`linli.devices.ingest.accept`, and only when that has committed sends the
-batch's PUBACKs, in the order the messages came. A refused message is acknowledged too (it
+batch's PUBACKs, in the order the messages came. A request a device waits on (an
+``access_request``: the gateway decides and replies) does not wait for ``flush_ms``: its
+batch is what has arrived so far, and its answer (an ``access_decision``) is published on
+``.../down/{type}`` after the commit. A refused message is acknowledged too (it
 was handled) and its device gets ``{msg_id, ok: false, reason}`` on ``.../down/ack``; a
 stored one gets ``ok: true`` there only if it asked (MQTT 5 user property ``ack=1``). If the
 database fails, nothing of the batch is acknowledged: the gateway drops its connection,
@@ -103,6 +106,14 @@ def parse_topic(topic: str) -> TopicParts | None:
     if len(parts) < 5 or parts[0] != "linli" or parts[1] != protocol.VERSION:
         return None
     return TopicParts(parts[2], parts[3], parts[4], "/".join(parts[5:]))
+
+
+_URGENT_SUFFIXES = tuple(f"/up/{kind}" for kind in sorted(protocol.URGENT_TYPES))
+
+
+def _is_urgent(message: mqtt5.Message) -> bool:
+    """Say whether a device waits on the message's answer (by its topic)."""
+    return message.topic.endswith(_URGENT_SUFFIXES)
 
 
 def down_topic(community: str, device: str, kind: str) -> str:
@@ -341,8 +352,9 @@ class Gateway:
                 return []
             batch = [(number, m) for m in messages]
         deadline = time.monotonic() + self.options.flush_ms / 1000
+        urgent = any(_is_urgent(m) for _n, m in batch)
         while len(batch) < size:
-            left = deadline - time.monotonic()
+            left = 0.0 if urgent else deadline - time.monotonic()
             try:
                 number, messages = (
                     self.inbox.get(timeout=left) if left > 0 else self.inbox.get_nowait()
@@ -350,6 +362,7 @@ class Gateway:
             except queue.Empty:
                 break
             batch.extend((number, m) for m in messages)
+            urgent = urgent or any(_is_urgent(m) for m in messages)
         if len(batch) > size:
             batch, self._carry = batch[:size], batch[size:]
         return batch
@@ -389,6 +402,12 @@ class Gateway:
                 self.stored += 1
             else:
                 self.refused += 1
+            if verdict.reply is not None:
+                self.client.publish(
+                    down_topic(parts.community, parts.device, verdict.reply["type"]),
+                    json.dumps(verdict.reply, ensure_ascii=False, separators=(",", ":")),
+                    qos=1,
+                )
             if not verdict.ok or (m.properties and wants_ack(m)):
                 answer = protocol.Ack(
                     msg_id=verdict.msg_id[:64], ok=verdict.ok, reason=verdict.reason[:40]

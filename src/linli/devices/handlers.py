@@ -5,10 +5,16 @@ the transaction that stored it: a handler's writes commit with the message or no
 and the events it publishes go out after that commit. Other apps add their own handlers
 with :func:`on` (the access app turns door events into access-log entries this way); all
 handlers of a type run, in the order they were registered.
+
+A handler of a request (an up type the device waits on, such as ``access_request``) returns
+a :class:`Reply`: the transport sends it to the device after the commit. A device that sent
+the request again (it saw no answer) gets the same answer: :func:`recall` asks the
+function registered with :func:`recalls` for it, without handling the request twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -24,8 +30,19 @@ from linli.devices.models import Command, Device
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Device, Any, dt.datetime, dt.datetime], None]
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """A down message answering a device's request: its ``type`` and payload."""
+
+    type: str
+    payload: dict[str, Any]
+
+
+Handler = Callable[[Device, Any, dt.datetime, dt.datetime], Reply | None]
+Recaller = Callable[[Device, Any, dt.datetime], Reply | None]
 _by_type: dict[str, list[Handler]] = {}
+_recallers: dict[str, Recaller] = {}
 
 # A result may still arrive after the command was given up as timed out: it did run.
 ANSWERABLE = (CommandStatus.QUEUED, CommandStatus.SENT, CommandStatus.TIMED_OUT)
@@ -43,10 +60,31 @@ def on(up_type: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def run(device: Device, message: Any, ts: dt.datetime, now: dt.datetime) -> None:
-    """Apply one newly stored message of ``device`` (sent at ``ts``, received ``now``)."""
+def recalls(up_type: str) -> Callable[[Recaller], Recaller]:
+    """Register the function that finds the answer already given to a request of ``up_type``."""
+
+    def wrap(fn: Recaller) -> Recaller:
+        _recallers[up_type] = fn
+        return fn
+
+    return wrap
+
+
+def run(device: Device, message: Any, ts: dt.datetime, now: dt.datetime) -> Reply | None:
+    """Apply one newly stored message of ``device`` (sent at ``ts``, received ``now``);
+    return the answer to the device if a handler gave one (the first that did)."""
+    reply = None
     for fn in _by_type.get(message.type, ()):
-        fn(device, message, ts, now)
+        answer = fn(device, message, ts, now)
+        if reply is None:
+            reply = answer
+    return reply
+
+
+def recall(device: Device, message: Any, now: dt.datetime) -> Reply | None:
+    """Return the answer given to a message stored before (``None`` if it needs none)."""
+    fn = _recallers.get(message.type)
+    return fn(device, message, now) if fn is not None else None
 
 
 @on(UpType.STATE)

@@ -208,6 +208,7 @@ def messages(request: HttpRequest) -> HttpResponse:
             "ok": v.ok,
             "reason": v.reason,
             **({"detail": v.detail} if v.detail else {}),
+            **({"reply": v.reply} if v.reply is not None else {}),
         }
         for v in verdicts
     ]

@@ -7,7 +7,9 @@ insert, marks their devices seen (online again, with a status change and a
 :class:`DeviceOnline` event), runs the message handlers for newly stored messages, and
 commits all of that in one transaction before it returns. A verdict with ``ok`` may be
 acknowledged to the device; bad input never raises, a database error does (then nothing
-may be acknowledged and the device resends).
+may be acknowledged and the device resends). A request the device waits on (an
+``access_request``) comes back with its answer in ``Verdict.reply``, to be sent after the
+commit; a repeated request comes back with the answer given the first time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -83,6 +85,7 @@ class Verdict:
     msg_id: str  # "" if unreadable
     reason: str  # "stored" | "duplicate" | a rejection code
     detail: str = ""
+    reply: dict[str, Any] | None = None  # the down message answering a request
 
 
 @dataclass
@@ -157,6 +160,7 @@ def accept(batch: Sequence[Inbound], *, rate_limit: bool = True) -> list[Verdict
     good: list[_Good] = []
     refused: list[_Refused] = []
     first_index: dict[tuple[int, str], int] = {}
+    copies: dict[int, int] = {}  # a message's index → the index of its first copy in the batch
     community_codes = _community_codes(batch)
     window = _ts_window(now)
     limits = limiter.limits() if rate_limit else None
@@ -169,22 +173,49 @@ def accept(batch: Sequence[Inbound], *, rate_limit: bool = True) -> list[Verdict
         key = (outcome.device.pk, outcome.message.msg_id)
         if key in first_index:  # the same message twice in one batch
             verdicts[index] = Verdict(True, outcome.message.msg_id, DUPLICATE)
+            copies[index] = first_index[key]
             continue
         first_index[key] = index
         good.append(outcome)
 
+    replies: dict[int, dict[str, Any]] = {}
     with transaction.atomic():
         inserted = _insert(good, now) if good else set()
-        fresh = [g for g in good if (g.device.pk, g.message.msg_id) in inserted]
         _mark_seen(good, now)
-        for g in fresh:
-            handlers.run(g.device, g.message, g.ts, now)
+        for g in good:
+            if (g.device.pk, g.message.msg_id) in inserted:
+                reply = handlers.run(g.device, g.message, g.ts, now)
+            elif g.message.type in protocol.URGENT_TYPES:
+                reply = handlers.recall(g.device, g.message, now)
+            else:
+                continue
+            if reply is not None:
+                replies[g.index] = _reply_message(g.device, g.message.msg_id, reply, now)
         if refused:
             _count_refusals(refused, now)
     for g in good:
         stored = (g.device.pk, g.message.msg_id) in inserted
-        verdicts[g.index] = Verdict(True, g.message.msg_id, STORED if stored else DUPLICATE)
+        verdicts[g.index] = Verdict(
+            True, g.message.msg_id, STORED if stored else DUPLICATE, reply=replies.get(g.index)
+        )
+    for index, first in copies.items():
+        copy = verdicts[index]
+        if first in replies and copy is not None:
+            verdicts[index] = replace(copy, reply=replies[first])
     return [v for v in verdicts if v is not None]
+
+
+def _reply_message(
+    device: Device, request_msg_id: str, reply: handlers.Reply, now: dt.datetime
+) -> dict[str, Any]:
+    """The down message carrying ``reply`` to ``device``, named after the request."""
+    return {
+        "msg_id": protocol.reply_msg_id(request_msg_id),
+        "device_id": device.code,
+        "ts": int(now.timestamp() * 1000),
+        "type": reply.type,
+        "payload": reply.payload,
+    }
 
 
 # Checks ---------------------------------------------------------------------------------

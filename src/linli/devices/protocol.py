@@ -11,6 +11,7 @@ strict and refuse unknown fields; vendors put their own fields in the payload's 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -79,6 +80,24 @@ class CommandResultPayload(_Strict):
     ext: Ext = None
 
 
+class AccessRequestPayload(_Strict):
+    """``access_request``: a terminal read a credential and asks whether to open (请求通行).
+
+    ``value`` is what was read (pass text, card UID, PIN digits). It is used for the
+    decision and never stored: the stored copy of the message leaves it out. Face and voice
+    terminals send the credential their engine matched and its ``score`` instead.
+    """
+
+    point: Annotated[str, Field(max_length=40)] = ""
+    method: Literal["qr", "card", "pin", "face", "voice"]
+    value: str = Field(default="", max_length=512, exclude=True)
+    direction: Literal["in", "out", ""] = ""
+    credential_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    score: Annotated[float, Field(ge=0, le=1)] | None = None
+    snapshot: Annotated[str, Field(max_length=200)] = ""
+    ext: Ext = None
+
+
 class _Up(_Strict):
     msg_id: MsgId
     device_id: DeviceId
@@ -120,11 +139,26 @@ class CommandResultMessage(_Up):
     payload: CommandResultPayload
 
 
+class AccessRequestMessage(_Up):
+    """An ``access_request`` message: answered at once by an ``access_decision``."""
+
+    type: Literal["access_request"]
+    payload: AccessRequestPayload
+
+
 UpMessage = Annotated[
-    HeartbeatMessage | TelemetryMessage | EventMessage | StateMessage | CommandResultMessage,
+    HeartbeatMessage
+    | TelemetryMessage
+    | EventMessage
+    | StateMessage
+    | CommandResultMessage
+    | AccessRequestMessage,
     Field(discriminator="type"),
 ]
-UP_TYPES = ("heartbeat", "telemetry", "event", "state", "command_result")
+UP_TYPES = ("heartbeat", "telemetry", "event", "state", "command_result", "access_request")
+# Up types a device waits on for an answer: a gateway handles them without waiting to
+# fill a batch.
+URGENT_TYPES = frozenset({"access_request"})
 
 up_message: TypeAdapter[Any] = TypeAdapter(UpMessage)
 
@@ -152,6 +186,19 @@ class ConfigPayload(_Strict):
     config: dict[str, Any]
 
 
+class AccessDecisionPayload(_Strict):
+    """``access_decision``: open or not, and why, for the ``access_request`` it names.
+
+    ``event_id`` is the access-log entry of the attempt; it is ``null`` when the request
+    was answered without a decision (a point the terminal does not serve, a stale request).
+    """
+
+    request_msg_id: MsgId
+    result: Literal["allow", "deny"]
+    reason: Annotated[str, Field(max_length=40)]
+    event_id: Annotated[int, Field(ge=1)] | None = None
+
+
 class _Down(_Strict):
     msg_id: MsgId
     device_id: DeviceId
@@ -172,6 +219,20 @@ class ConfigMessage(_Down):
     payload: ConfigPayload
 
 
+class AccessDecisionMessage(_Down):
+    """An ``access_decision`` message to a terminal."""
+
+    type: Literal["access_decision"] = "access_decision"
+    payload: AccessDecisionPayload
+
+
+def reply_msg_id(request_msg_id: str) -> str:
+    """The id of the platform's answer to a device's request: the same for every copy of
+    the request, so a device that sent it twice can tell the answers are one."""
+    digest = hashlib.blake2b(request_msg_id.encode(), digest_size=12).hexdigest()
+    return f"re-{digest}"
+
+
 class Ack(_Strict):
     """The platform's answer to an up message: stored (``ok``) or refused with a reason."""
 
@@ -189,8 +250,10 @@ _SCHEMA_SOURCES: dict[str, Any] = {
     "event": EventMessage,
     "state": StateMessage,
     "command_result": CommandResultMessage,
+    "access_request": AccessRequestMessage,
     "command": CommandMessage,
     "config": ConfigMessage,
+    "access_decision": AccessDecisionMessage,
     "ack": Ack,
 }
 SCHEMA_NAMES = tuple(_SCHEMA_SOURCES)
