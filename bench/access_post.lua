@@ -3,7 +3,12 @@
 -- its Authorization header, a tab, and the body (so each request comes from its own
 -- terminal).
 --
---   wrk -t<n> ... -s bench/access_post.lua <url> -- <bodies file> <n>
+--   wrk -t<n> ... -s bench/access_post.lua <url> -- <bodies file> <n> [<pause ms>]
+--
+-- With a pause, each connection waits that many milliseconds after an answer before its
+-- next request: a terminal that asks, opens the door and waits for the next person. The
+-- load is then set by the number of connections and the pause, not by how fast the
+-- server answers.
 --
 -- Thread k (0-based) of n sends lines k+1, k+1+n, k+1+2n, … so no two threads ever send
 -- the same body: a 一码通 pass is accepted once, and two threads replaying each other's
@@ -24,7 +29,7 @@ function setup(thread)
 end
 
 function init(args)
-  local path, threads = args[1], tonumber(args[2] or "1")
+  local path, threads, pause = args[1], tonumber(args[2] or "1"), tonumber(args[3] or "0")
   if path == nil then
     error("access_post.lua needs a bodies file: wrk ... -- <file> <threads>")
   end
@@ -42,6 +47,9 @@ function init(args)
   end
   if #bodies == 0 then
     error("no request bodies for thread " .. thread_index .. " in " .. path)
+  end
+  if pause > 0 then
+    delay = function() return pause end
   end
   cursor = 0
   wrk.method = "POST"

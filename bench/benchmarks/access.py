@@ -6,7 +6,12 @@ Three parts (issue 5):
   ``POST /device/v1/access/decide`` from many terminals, driven by wrk with
   ``bench/access_post.lua`` (each request its own body and its terminal's Authorization, from a
   file), case after case, the order rotating per repetition: ``noop`` (``POST
-  /bench/noop-post``, the baseline), ``card``, ``pin``, ``qr``. A 一码通 pass is accepted
+  /bench/noop-post``, the baseline), ``card``, ``pin``, ``qr``. Each case runs twice:
+  **flat out** (``-c8``, each connection asking again as soon as it has its answer: the
+  capacity, and a latency that is mostly the queue wrk itself keeps full) and **paced**
+  (:data:`PACED_TERMINALS` connections, each pausing :data:`PAUSE_MS` after an answer, as
+  terminals do: about 1,100 requests/s offered while answers are quick, falling to 1,000/s
+  when they take 4 ms): the latency at the target's rate. A 一码通 pass is accepted
   once and lives at most 60 s, so each QR run gets a fresh file of unique passes signed just
   before it. Every answer is logged as an access event: after each run the events are
   counted by reason, and anything but ``allowed`` is a failed run.
@@ -15,7 +20,8 @@ Three parts (issue 5):
 - **Offline** (one core, no database): raw Ed25519 verifications of a pass-sized message,
   ``passes.verify`` and an ``OfflineTerminal`` verifying and deciding, per second.
 
-Target: each HTTP decision (card, PIN, QR) at ≥ 1,000 decisions/s with p99 ≤ 10 ms.
+Target: each HTTP decision (card, PIN, QR) at ≥ 1,000 decisions/s with p99 ≤ 10 ms, judged
+on the paced runs: the rate reached there, and the p99 at that rate.
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ NOOP_PATH = "/bench/noop-post"
 MAX_QR_SECONDS = 30  # passes live 60 s: a run must end well before the first ones expire
 PASS_LIFETIME = 60
 ALLOWED = "allowed"
+# The paced load: so many terminals, each waiting this long after an answer before asking
+# again. 40 / (36 ms + answer time) is 1,111 requests/s for instant answers, 1,000/s when
+# answers take 4 ms: the rate target is only reached while answers stay quick.
+PACED_TERMINALS = 40
+PAUSE_MS = 36
+PACED = "paced"
 
 
 @dataclass(frozen=True)
@@ -269,6 +281,7 @@ def _run_case(
     load: wrk.LoadSettings,
     duration: int,
     passes: int,
+    pause_ms: int = 0,
 ) -> wrk.WrkResult:
     path = fixture.fresh_passes(passes) if case.name == "qr" else fixture.files[case.name]
     return wrk.run(
@@ -277,7 +290,7 @@ def _run_case(
         duration=duration,
         headers={},
         script=SCRIPT,
-        script_args=[str(path), str(load.threads)],
+        script_args=[str(path), str(load.threads), str(pause_ms)],
     )
 
 
@@ -302,27 +315,41 @@ def drive(
             if case.name == "qr":
                 warmup_rps = result.rps
         events.since_last()
-    runs: dict[str, list[wrk.WrkResult]] = {c.name: [] for c in CASES}
-    logged: dict[str, list[dict[str, Any]]] = {c.name: [] for c in CASES}
+    paced = dataclasses.replace(load, connections=PACED_TERMINALS)
+    runs: dict[str, list[wrk.WrkResult]] = {key: [] for key in run_keys()}
+    logged: dict[str, list[dict[str, Any]]] = {key: [] for key in run_keys()}
     for rep in range(1, load.repeat + 1):
         shift = (rep - 1) % len(CASES)  # no case always runs first or after the same one
-        for case in CASES[shift:] + CASES[:shift]:
-            passes = pass_count(load.duration, qr_rate, warmup_rps)
-            result = _run_case(server, case, fixture, load, load.duration, passes)
-            counts = events.since_last()
-            wrong = unexpected(counts, case.method) if case.method else _all(counts)
-            runs[case.name].append(result)
-            logged[case.name].append(
-                {"counts": counts, "unexpected": wrong, "load_average": os.getloadavg()[0]}
-            )
-            print(
-                f"[{kind}] run {rep}/{load.repeat} {case.name:<5}"
-                f" {result.rps:8,.0f} req/s  p50 {result.p50_ms:6.2f}  p99 {result.p99_ms:6.2f} ms"
-                + (f"  errors {result.errors}" if result.errors else "")
-                + (f"  NOT ALLOWED {wrong}" if wrong else ""),
-                flush=True,
-            )
+        for pace, settings, pause in (("", load, 0), (PACED, paced, PAUSE_MS)):
+            for case in CASES[shift:] + CASES[:shift]:
+                passes = pass_count(load.duration, qr_rate, warmup_rps)
+                result = _run_case(server, case, fixture, settings, load.duration, passes, pause)
+                counts = events.since_last()
+                wrong = unexpected(counts, case.method) if case.method else _all(counts)
+                key = run_key(case.name, pace)
+                runs[key].append(result)
+                logged[key].append(
+                    {"counts": counts, "unexpected": wrong, "load_average": os.getloadavg()[0]}
+                )
+                print(
+                    f"[{kind}] run {rep}/{load.repeat} {key:<11}"
+                    f" {result.rps:8,.0f} req/s  p50 {result.p50_ms:6.2f}"
+                    f"  p99 {result.p99_ms:6.2f} ms"
+                    + (f"  errors {result.errors}" if result.errors else "")
+                    + (f"  NOT ALLOWED {wrong}" if wrong else ""),
+                    flush=True,
+                )
     return runs, logged, sample
+
+
+def run_key(case: str, pace: str = "") -> str:
+    """The key of a case's runs: ``card`` flat out, ``paced card`` paced."""
+    return f"{pace} {case}" if pace else case
+
+
+def run_keys() -> list[str]:
+    """Every case flat out, then every case paced."""
+    return [run_key(c.name, pace) for pace in ("", PACED) for c in CASES]
 
 
 def _all(counts: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -330,17 +357,21 @@ def _all(counts: dict[str, dict[str, int]]) -> dict[str, int]:
 
 
 def summarise(
-    runs: dict[str, list[wrk.WrkResult]], logged: dict[str, list[dict[str, Any]]]
+    runs: dict[str, list[wrk.WrkResult]],
+    logged: dict[str, list[dict[str, Any]]],
+    pace: str = "",
 ) -> dict[str, dict[str, Any]]:
-    """Return each case's runs, medians, ratios against the baseline, events and verdict."""
+    """Return each case's runs, medians, ratios against the baseline, events and, for the
+    paced runs, the verdict."""
     cases: dict[str, dict[str, Any]] = {}
     for case in CASES:
-        results = runs[case.name]
+        results = runs[run_key(case.name, pace)]
         rows = [{**r.as_dict(), "rps": r.rps} for r in results]
         median = report.medians(rows, MEDIAN_KEYS)
-        allowed = sum(e["counts"].get(case.method, {}).get(ALLOWED, 0) for e in logged[case.name])
+        events = logged[run_key(case.name, pace)]
+        allowed = sum(e["counts"].get(case.method, {}).get(ALLOWED, 0) for e in events)
         wrong: dict[str, int] = {}
-        for entry in logged[case.name]:
+        for entry in events:
             for key, n in entry["unexpected"].items():
                 wrong[key] = wrong.get(key, 0) + n
         cases[case.name] = {
@@ -350,7 +381,7 @@ def summarise(
             "median": {k: round(v, 2) for k, v in median.items()},
             "errors": sum(r.errors for r in results),
             "status_errors": sum(r.status_errors for r in results),
-            "events": logged[case.name],
+            "events": events,
             "allowed": allowed,
             "not_allowed": wrong,
         }
@@ -358,7 +389,7 @@ def summarise(
     for name, entry in cases.items():
         entry["ratio_rps"] = report.ratio(entry["median"]["rps"], base["rps"])
         entry["ratio_p99"] = report.ratio(entry["median"]["p99_ms"], base["p99_ms"])
-        if name != BASELINE:
+        if name != BASELINE and pace == PACED:
             entry["pass"] = TARGET.check(entry["median"]["rps"], entry["median"]["p99_ms"])
     return cases
 
@@ -437,6 +468,7 @@ def run_database(
         "fixture": {**data, "points": args.points},
         "sample": sample,
         "cases": summarise(runs, logged),
+        "paced": summarise(runs, logged, PACED),
         "inproc": inproc,
     }
 
@@ -488,14 +520,14 @@ def summarise_offline(data: dict[str, Any]) -> dict[str, Any]:
 # Rendering ----------------------------------------------------------------------------------
 
 
-def render(kind: str, result: dict[str, Any], load: wrk.LoadSettings) -> str:
-    """Return the HTTP table with verdicts, the in-process table and the profile."""
+def _http_table(result: dict[str, Any], pace: str) -> str:
     rows = []
+    cases = result["paced" if pace else "cases"]
     for case in CASES:
-        entry = result["cases"][case.name]
+        entry = cases[case.name]
         median = entry["median"]
         http = result["inproc"]["http"].get(case.name, {})
-        verdict = "" if case.name == BASELINE else ("PASS" if entry["pass"] else "FAIL")
+        verdict = "" if "pass" not in entry else ("PASS" if entry["pass"] else "FAIL")
         rows.append(
             [
                 case.label,
@@ -512,7 +544,7 @@ def render(kind: str, result: dict[str, Any], load: wrk.LoadSettings) -> str:
                 verdict,
             ]
         )
-    table = report.format_table(
+    return report.format_table(
         [
             "case",
             "req/s",
@@ -529,6 +561,10 @@ def render(kind: str, result: dict[str, Any], load: wrk.LoadSettings) -> str:
         ],
         rows,
     )
+
+
+def render(kind: str, result: dict[str, Any], load: wrk.LoadSettings) -> str:
+    """Return the HTTP tables with verdicts, the in-process table and the profile."""
     decide_rows = [
         [
             method,
@@ -551,10 +587,15 @@ def render(kind: str, result: dict[str, Any], load: wrk.LoadSettings) -> str:
         f"its own terminal; {result['fixture']['with_card_and_pin']} residents with a card "
         "and a PIN",
         f"   HTTP: medians of {load.describe()}; POST bodies from bench/access_post.lua",
-        table,
+        "   flat out (the capacity; the latency is mostly wrk's own queue of "
+        f"{load.connections} requests):",
+        _http_table(result, ""),
+        f"   paced: {PACED_TERMINALS} terminals, each pausing {PAUSE_MS} ms after an answer "
+        "(≤ 1,111 requests/s offered; 1,000/s when answers take 4 ms):",
+        _http_table(result, PACED),
     ]
     for method in METHODS:
-        entry = result["cases"][method]
+        entry = result["paced"][method]
         verdict = "PASS" if entry["pass"] else "FAIL"
         lines.append(
             f"target decide {method} {TARGET.describe()}: {verdict} "
@@ -635,6 +676,7 @@ def run(args: argparse.Namespace) -> int:
             "load": dataclasses.asdict(load),
             "sizes": dataclasses.asdict(sizes),
             "target": dataclasses.asdict(TARGET),
+            "paced": {"terminals": PACED_TERMINALS, "pause_ms": PAUSE_MS},
             "databases": results,
             "offline": offline,
             "load_average": os.getloadavg(),
@@ -647,13 +689,16 @@ def run(args: argparse.Namespace) -> int:
     bad = sorted(
         k
         for k, r in results.items()
-        if any(c["status_errors"] or c["not_allowed"] for c in r["cases"].values())
+        if any(
+            c["status_errors"] or c["not_allowed"]
+            for c in [*r["cases"].values(), *r["paced"].values()]
+        )
     )
     if bad:
         print(f"error: non-2xx answers or refused decisions on {bad}", file=sys.stderr)
         return 2
     if args.strict and not all(
-        c["pass"] for r in results.values() for n, c in r["cases"].items() if n != BASELINE
+        c["pass"] for r in results.values() for n, c in r["paced"].items() if n != BASELINE
     ):
         return 1
     return 0
