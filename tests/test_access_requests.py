@@ -14,11 +14,17 @@ from django.utils import timezone
 from linli.access import actions
 from linli.access.models import AccessEvent
 from linli.access.requests import terminals
+from linli.core.tenancy import Actor
 from linli.devices import credentials, ingest, protocol
 from linli.devices.choices import Transport
 from linli.devices.models import Device, DeviceMessage
+from tests.access_estate import gate_with_terminal
 from tests.conftest import World
-from tests.test_access_http import setup  # noqa: F401  (the fixture: a gate, a resident)
+
+
+@pytest.fixture
+def setup(world: World, system: Actor, django_capture_on_commit_callbacks: Any) -> dict[str, Any]:
+    return gate_with_terminal(world, system, django_capture_on_commit_callbacks)
 
 
 def request(msg_id: str, device: str = "reader-1", ts: int | None = None, **payload: Any) -> bytes:

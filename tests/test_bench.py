@@ -11,11 +11,12 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench import __main__ as bench_main
 from bench import registry, report, wrk
-from bench.benchmarks import access
+from bench.benchmarks import access, access_mqtt
 from bench.site import manage as bench_manage
 
 pytestmark = pytest.mark.db_independent
@@ -138,10 +139,10 @@ def test_wrk_command_pins_and_sends_headers(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_registry_lists_the_benchmarks(capsys: pytest.CaptureFixture[str]) -> None:
-    assert {"access", "api"} <= registry.load().keys()
+    assert {"access", "access-mqtt", "api"} <= registry.load().keys()
     assert bench_main.main(["--list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names[:2] == ["access", "api"]  # sorted by name
+    assert names[:3] == ["access", "access-mqtt", "api"]  # sorted by name
 
 
 class _Hello(BaseHTTPRequestHandler):
@@ -490,3 +491,45 @@ def test_access_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
     # Terminals' secrets, card UIDs and PINs stay in the temporary directory.
     assert '"secret"' not in text and "Bearer" not in text
     assert not {"gates", "cards", "pins"} & sqlite["fixture"].keys()
+
+
+def _mqtt_run(rps: float, p99: float, reasons: dict[str, int]) -> dict[str, Any]:
+    return {"rps": rps, "p50_ms": p99 / 3, "p90_ms": p99 / 2, "p99_ms": p99, "max_ms": p99,
+            "reasons": reasons}  # fmt: skip
+
+
+def test_access_mqtt_summary_compares_the_gateway_with_its_baseline() -> None:
+    runs = {
+        "noop": [_mqtt_run(3000, 4, {"allow/noop": 9000})] * 3,
+        "gateway": [_mqtt_run(600, 30, {"allow/allowed": 1800})] * 2
+        + [_mqtt_run(900, 20, {"allow/allowed": 1700, "deny/replayed": 3})],
+        "paced noop": [_mqtt_run(1000, 3, {"allow/noop": 3000})],
+        "paced gateway": [_mqtt_run(700, 40, {"allow/allowed": 2100})],
+    }
+    cases = access_mqtt.summarise(runs)
+    assert cases["gateway"]["median"]["rps"] == 600
+    assert cases["gateway"]["ratio_rps"] == pytest.approx(0.2)
+    assert cases["paced gateway"]["ratio_rps"] == pytest.approx(0.7)
+    assert cases["gateway"]["unexpected"] == {"deny/replayed": 3}
+    assert cases["noop"]["unexpected"] == {} and cases["paced gateway"]["unexpected"] == {}
+
+
+@pytest.mark.slow
+def test_access_mqtt_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
+    argv = ["access-mqtt", "--quick", "--db", "sqlite", "--residents", "100"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *argv, "--results-dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (path,) = tmp_path.glob("access-mqtt-*.json")
+    text = path.read_text()
+    cases = json.loads(text)["databases"]["sqlite"]["cases"]
+    assert set(cases) == {"noop", "gateway", "paced noop", "paced gateway"}
+    for name, case in cases.items():
+        assert case["median"]["rps"] > 0 and case["unexpected"] == {}, name
+    assert '"secret"' not in text

@@ -465,6 +465,7 @@ def test_broker_config_writes_devices_and_the_gateway_account(
     assert (tmp_path / "passwords").stat().st_mode & 0o077 == 0
     conf = (tmp_path / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf and f"acl_file {tmp_path / 'acl'}" in conf
+    assert "set_tcp_nodelay true" in conf  # answers to terminals go out at once
     assert "pattern write linli/v1/+/%u/up/#" in (tmp_path / "acl").read_text()
     with pytest.raises(SystemExit):
         cli.main(["broker-config", "--dir", str(tmp_path), "--broker", "mqtt://127.0.0.1:1883"])

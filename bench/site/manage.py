@@ -266,6 +266,7 @@ def prepare_access(residents: int, points: int, credentials: int) -> dict[str, A
         cursor.execute("ANALYZE")
     return {
         "community_id": community.pk,
+        "community_code": community.code,
         "seeded": seeded.describe(),
         "residents": seeded.residents,
         "rights": AccessRight.objects.filter(community=community).count(),
