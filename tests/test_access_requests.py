@@ -39,6 +39,12 @@ def request(msg_id: str, device: str = "reader-1", ts: int | None = None, **payl
     ).encode()
 
 
+def a_pass(world: World) -> str:
+    """A fresh 一码通 pass of ``person_a``, who lives by the gate."""
+    actions.ensure_pass(world.person_a.pk, world.a.pk)
+    return actions.show_pass(world.person_a.pk, world.a.pk)
+
+
 def send(device: Device, *raws: bytes) -> list[ingest.Verdict]:
     return ingest.accept(
         [ingest.Inbound(raw, Transport.MQTT, device, device.community.code) for raw in raws]
@@ -49,8 +55,7 @@ def test_a_request_is_decided_logged_and_answered_with_its_secret_left_out(
     world: World, setup: dict[str, Any]
 ) -> None:
     reader = setup["reader"]
-    actions.ensure_pass(world.person_a.pk, world.a.pk)
-    text = actions.show_pass(world.person_a.pk, world.a.pk)
+    text = a_pass(world)
     (verdict,) = send(reader, request("r-1", method="qr", value=text, direction="in"))
     assert (verdict.ok, verdict.reason) == (True, ingest.STORED)
     reply = verdict.reply
@@ -80,8 +85,7 @@ def test_a_resent_request_gets_the_first_answer_and_is_decided_once(
     world: World, setup: dict[str, Any]
 ) -> None:
     reader = setup["reader"]
-    actions.ensure_pass(world.person_a.pk, world.a.pk)
-    text = actions.show_pass(world.person_a.pk, world.a.pk)
+    text = a_pass(world)
     raw = request("r-1", method="qr", value=text)
     first, copy_in_batch = send(reader, raw, raw)
     (resent,) = send(reader, raw)
@@ -146,8 +150,7 @@ def test_a_terminal_of_several_points_must_name_one(setup: dict[str, Any]) -> No
 
 
 def test_a_stale_request_is_not_decided(world: World, setup: dict[str, Any]) -> None:
-    actions.ensure_pass(world.person_a.pk, world.a.pk)
-    text = actions.show_pass(world.person_a.pk, world.a.pk)
+    text = a_pass(world)
     old = int((timezone.now().timestamp() - 60) * 1000)
     (verdict,) = send(setup["reader"], request("s-1", ts=old, method="qr", value=text))
     assert verdict.reply is not None
@@ -180,8 +183,7 @@ def test_over_http_the_answer_comes_in_the_verdict(world: World, setup: dict[str
     secret = credentials.issue(reader)
     reader.save()
     client = Client(HTTP_AUTHORIZATION=f"Bearer reader-1:{secret}")
-    actions.ensure_pass(world.person_a.pk, world.a.pk)
-    text = actions.show_pass(world.person_a.pk, world.a.pk)
+    text = a_pass(world)
     answer = client.post(
         "/device/v1/messages",
         request("h-1", method="qr", value=text),

@@ -23,6 +23,21 @@ pytestmark = pytest.mark.db_independent
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+def run_bench(argv: list[str], results: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bench <argv>`` writing into ``results``; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *argv, "--results-dir", str(results)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 WRK_OUTPUT = """\
 Running 2s test @ http://127.0.0.1:8000/bench/noop
   2 threads and 64 connections
@@ -185,16 +200,7 @@ def test_the_lua_hook_reports_what_wrk_measured(hello_server: str) -> None:
 
 @pytest.mark.slow
 def test_api_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
-    argv = ["api", "--quick", "--duration", "2", "--db", "sqlite", "--results-dir", str(tmp_path)]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", *argv],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_bench(["api", "--quick", "--duration", "2", "--db", "sqlite"], tmp_path)
     assert "target one_query ≥ 1,000 req/s with p99 ≤ 100 ms: " in done.stdout
     (path,) = tmp_path.glob("api-*.json")
     result = json.loads(path.read_text())["databases"]["sqlite"]
@@ -460,15 +466,7 @@ def test_access_offline_ratios_and_timing_summaries() -> None:
 def test_access_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
     argv = ["access", "--quick", "--duration", "2", "--db", "sqlite"]
     argv += ["--residents", "60", "--credentials", "30", "--points", "3"]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", *argv, "--results-dir", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_bench(argv, tmp_path)
     assert "target decide qr ≥ 1,000 decisions/s with p99 ≤ 10 ms: " in done.stdout
     (path,) = tmp_path.glob("access-*.json")
     text = path.read_text()
@@ -517,15 +515,7 @@ def test_access_mqtt_summary_compares_the_gateway_with_its_baseline() -> None:
 @pytest.mark.slow
 def test_access_mqtt_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
     argv = ["access-mqtt", "--quick", "--db", "sqlite", "--residents", "100"]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", *argv, "--results-dir", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_bench(argv, tmp_path)
     (path,) = tmp_path.glob("access-mqtt-*.json")
     text = path.read_text()
     cases = json.loads(text)["databases"]["sqlite"]["cases"]

@@ -40,15 +40,20 @@ from pathlib import Path
 from typing import Any
 
 from bench import databases, report
-from bench.benchmarks.mqtt import running_broker
+from bench.benchmarks.mqtt import (
+    GATEWAY_USER,
+    GROUP,
+    marked_result,
+    read_text,
+    running_broker,
+    start_gateways,
+)
 from bench.registry import register
 from bench.server import free_port
 from bench.site import runner
 
 NAME = "access-mqtt"
 MARKER = "LINLI_BENCH_ACCESS_MQTT"
-GATEWAY_USER = "linli-gateway"
-GROUP = "linli"
 PACED_TERMINALS = 40
 PAUSE_MS = 36
 RESPONDERS = ("noop", "gateway")
@@ -264,14 +269,6 @@ def _child_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "bench.benchmarks.access_mqtt", *args]
 
 
-def _result(text: str) -> dict[str, Any]:
-    lines = [ln for ln in text.splitlines() if ln.startswith(MARKER)]
-    if not lines:
-        raise RuntimeError(f"no result line in:\n{text[-2000:]}")
-    data: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
-    return data
-
-
 def _start_noop(env: dict[str, str], port: int, password: str, log: Path) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         _child_argv("noop", str(port), password, f"bench-noop-{os.getpid()}"),
@@ -285,40 +282,6 @@ def _start_noop(env: dict[str, str], port: int, password: str, log: Path) -> sub
     if process.stdout.readline().strip() != "ready":
         raise RuntimeError(f"the do-nothing responder did not subscribe; see {log}")
     return process
-
-
-def _start_gateways(
-    env: dict[str, str], port: int, password: str, home: Path, run: str
-) -> list[subprocess.Popen[bytes]]:
-    url = f"mqtt://{GATEWAY_USER}:{password}@127.0.0.1:{port}"
-    procs, logs = [], []
-    for k in range(2):
-        client_id = f"bench-gw-{run}-{k}"
-        log = home / f"{client_id}.log"
-        logs.append(log)
-        procs.append(
-            subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "linli.cli", "gateway", "--broker", url),
-                    *("--client-id", client_id, "--batch", "500", "--flush-ms", "50"),
-                ],
-                env=env,
-                cwd=runner.REPO_DIR,
-                stdout=subprocess.DEVNULL,
-                stderr=log.open("ab"),
-            )
-        )
-    deadline = time.monotonic() + 60
-    while not all(" connected (session" in _read(log) for log in logs):
-        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-            raise RuntimeError(f"a gateway did not start; see {logs}")
-        time.sleep(0.1)
-    time.sleep(1.2)  # the SUBACK, and the first command poll opens its database connection
-    return procs
-
-
-def _read(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def _stop(processes: list[Any]) -> None:
@@ -347,7 +310,7 @@ def _drive(env: dict[str, str], spec: dict[str, Any], log: Path) -> dict[str, An
         f.write(done.stderr)
     if done.returncode != 0:
         raise RuntimeError(f"the terminals failed:\n{done.stderr[-2000:]}")
-    return _result(done.stdout)
+    return marked_result(done.stdout, MARKER)
 
 
 def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -396,7 +359,9 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                     if responder == "noop":
                         processes: list[Any] = [_start_noop(env, port, password, log)]
                     else:
-                        processes = _start_gateways(env, port, password, home, str(os.getpid()))
+                        processes, _ids = start_gateways(
+                            env, port, password, home, str(os.getpid())
+                        )
                     try:
                         for rep in range(1, repeat + 1):
                             for pace, count, pause in (
@@ -431,7 +396,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         for path in [log, *home.glob("bench-gw-*.log")]:
             if path.exists():
                 with kept.open("a") as out:
-                    out.write(f"== {path.name}\n{_read(path)}")
+                    out.write(f"== {path.name}\n{read_text(path)}")
         print(f"[{kind}] failed; the logs are in {kept}", file=sys.stderr)
         raise
     finally:

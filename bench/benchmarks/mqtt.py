@@ -307,7 +307,7 @@ def _publish_python(
             raise RuntimeError(f"only {len(connected)} of {len(clients)} devices connected")
         readable, _, _ = select.select(list(by_sock), [], [], 0.5)
         for s in readable:
-            by_sock[s].loop_read(WINDOW + 5)
+            by_sock[s].loopread_text(WINDOW + 5)
     seq = [0] * len(chosen)
     topics = [topic(code) for code, _ in chosen]
     first = time.time()
@@ -335,7 +335,7 @@ def _publish_python(
         for s in writable:
             by_sock[s].loop_write()
         for s in readable:
-            by_sock[s].loop_read(WINDOW + 5)
+            by_sock[s].loopread_text(WINDOW + 5)
         if time.monotonic() > misc_at:
             misc_at = time.monotonic() + 1
             for c in clients:
@@ -441,10 +441,15 @@ def _child_argv(*args: str) -> list[str]:
 
 
 def _marker(text: str) -> dict[str, Any]:
-    lines = [ln for ln in text.splitlines() if ln.startswith(MARKER)]
+    return marked_result(text, MARKER)
+
+
+def marked_result(text: str, marker: str) -> dict[str, Any]:
+    """The JSON a child process printed after ``marker`` (its last such line)."""
+    lines = [ln for ln in text.splitlines() if ln.startswith(marker)]
     if not lines:
         raise RuntimeError("a child process printed no result")
-    result: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
+    result: dict[str, Any] = json.loads(lines[-1][len(marker) :])
     return result
 
 
@@ -559,11 +564,19 @@ def _start_subscribers(
 
 
 def _start_gateways(setup: Setup, run: str) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
-    url = f"mqtt://{GATEWAY_USER}:{setup.password}@127.0.0.1:{setup.port}"
+    return start_gateways(setup.env, setup.port, setup.password, setup.home, run)
+
+
+def start_gateways(
+    env: dict[str, str], port: int, password: str, home: Path, run: str
+) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """Start two ``linli gateway`` processes (``--batch 500 --flush-ms 50``), each logging to
+    ``home/<client id>.log``; return them and their client ids once both are subscribed."""
+    url = f"mqtt://{GATEWAY_USER}:{password}@127.0.0.1:{port}"
     ids = [f"bench-gw-{run}-{k}" for k in range(2)]
     procs, logs = [], []
     for client_id in ids:
-        log = setup.home / f"{client_id}.log"
+        log = home / f"{client_id}.log"
         logs.append(log)
         procs.append(
             subprocess.Popen(
@@ -571,14 +584,14 @@ def _start_gateways(setup: Setup, run: str) -> tuple[list[subprocess.Popen[bytes
                     *(sys.executable, "-m", "linli.cli", "gateway", "--broker", url),
                     *("--client-id", client_id, "--batch", "500", "--flush-ms", "50"),
                 ],
-                env=setup.env,
+                env=env,
                 cwd=runner.REPO_DIR,
                 stdout=subprocess.DEVNULL,
                 stderr=log.open("ab"),
             )
         )
     deadline = time.monotonic() + 60
-    while not all(" connected (session" in _read(log) for log in logs):
+    while not all(" connected (session" in read_text(log) for log in logs):
         if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
             raise RuntimeError(f"a gateway did not start; see {logs}")
         time.sleep(0.1)
@@ -586,7 +599,8 @@ def _start_gateways(setup: Setup, run: str) -> tuple[list[subprocess.Popen[bytes
     return procs, ids
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A log file's text so far (empty if it does not exist yet)."""
     return path.read_text(errors="replace") if path.exists() else ""
 
 
@@ -721,7 +735,7 @@ def _keep_logs(setup: Setup, run: str, gateway_ids: list[str]) -> None:
     path = setup.args.results_dir / f"mqtt-{run}-failed.log"
     parts = [setup.home / f"{i}.log" for i in gateway_ids]
     parts += [setup.log, setup.home / "broker" / "mosquitto.log"]
-    path.write_text("".join(f"== {p.name}\n{_read(p)}\n" for p in parts))
+    path.write_text("".join(f"== {p.name}\n{read_text(p)}\n" for p in parts))
     print(f"  stored != sent: logs in {path}", flush=True)
 
 

@@ -95,6 +95,19 @@ class Presented:
     direction: str = ""
     snapshot: str = ""
 
+    @classmethod
+    def asked(cls, request: Any) -> Presented:
+        """What a terminal's request presents: the body of ``POST decide`` or the payload of
+        an ``access_request`` message (both carry these fields)."""
+        return cls(
+            method=request.method,
+            value=request.value,
+            credential_id=request.credential_id,
+            score=request.score,
+            direction=request.direction,
+            snapshot=request.snapshot,
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class Decision:

@@ -111,14 +111,7 @@ def decide_view(request: HttpRequest) -> HttpResponse:
     point = _point_of(device, asked.point)
     decision = decide(
         point,
-        Presented(
-            method=asked.method,
-            value=asked.value,
-            credential_id=asked.credential_id,
-            score=asked.score,
-            direction=asked.direction,
-            snapshot=asked.snapshot,
-        ),
+        Presented.asked(asked),
         device_id=device.pk,
     )
     return _json(decision.as_dict())

@@ -118,14 +118,7 @@ def decide_request(
         return _answer(message.msg_id, "deny", point, None)
     decision = decide(
         point,
-        Presented(
-            method=p.method,
-            value=p.value,
-            credential_id=p.credential_id,
-            score=p.score,
-            direction=p.direction,
-            snapshot=p.snapshot,
-        ),
+        Presented.asked(p),
         device_id=device.pk,
         now=now,
         msg_id=message.msg_id,
