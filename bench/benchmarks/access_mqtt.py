@@ -14,9 +14,9 @@ Two responders, in turn on the same shared subscription:
 
 - **do-nothing** (the baseline): one paho process answering each request at once with a
   fixed ``allow``: the broker, the terminals' process and Python MQTT alone;
-- **linli gateway, 2 processes**: each request stored, decided and logged in one
-  transaction, answered after the commit (``--batch 500 --flush-ms 50``: a request does
-  not wait for a batch to fill).
+- **linli gateway** (``--gateways`` processes, default 2): each request stored, decided and
+  logged in one transaction, answered after the commit (``--batch 500 --flush-ms 50``: a
+  request does not wait for a batch to fill).
 
 Figures: decisions/s and p50/p90/p99 of the round trip (publish → answer received), the
 answers by reason (anything but ``allowed`` from the gateway is a failed run). The terminals'
@@ -57,7 +57,7 @@ MARKER = "LINLI_BENCH_ACCESS_MQTT"
 PACED_TERMINALS = 40
 PAUSE_MS = 36
 RESPONDERS = ("noop", "gateway")
-LABELS = {"noop": "do-nothing responder (baseline)", "gateway": "linli gateway, 2 processes"}
+LABELS = {"noop": "do-nothing responder (baseline)", "gateway": "linli gateway"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per case (3)")
     parser.add_argument("--terminals", type=int, default=8, help="terminals flat out (8)")
     parser.add_argument("--residents", type=int, default=600, help="residents seeded (600)")
+    parser.add_argument("--gateways", type=int, default=2, help="gateway processes (2)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s, 1 repetition")
     parser.add_argument(
         "--results-dir",
@@ -453,7 +454,8 @@ def render(kind: str, result: dict[str, Any], args: argparse.Namespace) -> str:
         [
             f"== access decisions over MQTT on {kind}: {result['database']}",
             f"   {result['fixture']['seeded']}",
-            f"   flat out: {args.terminals} terminals asking again at once; paced: "
+            f"   {args.gateways} gateway processes; flat out: {args.terminals} terminals asking "
+            "again at once; paced: "
             f"{PACED_TERMINALS} terminals pausing {PAUSE_MS} ms after an answer; round trip = "
             "publish → answer received",
             table,
@@ -476,6 +478,7 @@ def run(args: argparse.Namespace) -> int:
         {
             "paced": {"terminals": PACED_TERMINALS, "pause_ms": PAUSE_MS},
             "terminals": args.terminals,
+            "gateways": args.gateways,
             "databases": results,
             "load_average": os.getloadavg(),
         },

@@ -568,12 +568,13 @@ def _start_gateways(setup: Setup, run: str) -> tuple[list[subprocess.Popen[bytes
 
 
 def start_gateways(
-    env: dict[str, str], port: int, password: str, home: Path, run: str
+    env: dict[str, str], port: int, password: str, home: Path, run: str, count: int = 2
 ) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
-    """Start two ``linli gateway`` processes (``--batch 500 --flush-ms 50``), each logging to
-    ``home/<client id>.log``; return them and their client ids once both are subscribed."""
+    """Start ``count`` ``linli gateway`` processes (``--batch 500 --flush-ms 50``), each
+    logging to ``home/<client id>.log``; return them and their client ids once all are
+    subscribed."""
     url = f"mqtt://{GATEWAY_USER}:{password}@127.0.0.1:{port}"
-    ids = [f"bench-gw-{run}-{k}" for k in range(2)]
+    ids = [f"bench-gw-{run}-{k}" for k in range(count)]
     procs, logs = [], []
     for client_id in ids:
         log = home / f"{client_id}.log"
