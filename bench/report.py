@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import statistics
@@ -23,6 +24,14 @@ def median(values: Iterable[float]) -> float:
     if not items:
         raise ValueError("median of no values")
     return float(statistics.median(items))
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Return the ``q``-th percentile (nearest rank) of already sorted values (0 if none)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def medians(runs: Sequence[Mapping[str, float]], keys: Sequence[str]) -> dict[str, float]:

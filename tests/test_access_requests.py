@@ -193,3 +193,15 @@ def test_over_http_the_answer_comes_in_the_verdict(world: World, setup: dict[str
     (result,) = answer.json()["results"]
     assert result["reply"]["type"] == "access_decision"
     assert result["reply"]["payload"]["result"] == "allow"
+
+
+def test_a_resent_request_that_was_not_decided_gets_the_same_refusal(
+    setup: dict[str, Any],
+) -> None:
+    raw = request("p-1", point="lift", method="card", value="AABB")
+    (first,) = send(setup["reader"], raw)
+    (again,) = send(setup["reader"], raw)
+    assert again.reason == ingest.DUPLICATE
+    assert first.reply is not None and again.reply == {**first.reply, "ts": again.reply["ts"]}
+    assert again.reply["payload"]["reason"] == "unknown_point"
+    assert not AccessEvent.objects.exists()

@@ -124,12 +124,6 @@ def _noop_responder(port: int, password: str, client_id: str) -> dict[str, Any]:
     return {**answered, "cpu_s": time.process_time()}
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    return values[min(len(values) - 1, max(0, round(q / 100 * len(values)) - 1))]
-
-
 def _terminals(spec: dict[str, Any]) -> dict[str, Any]:
     """Drive one connection per terminal; return the round trips and the answers' reasons."""
     import paho.mqtt.client as mqtt
@@ -243,9 +237,9 @@ def _terminals(spec: dict[str, Any]) -> dict[str, Any]:
         "decisions": len(rtts),
         "seconds": round(elapsed, 3),
         "rps": round(len(rtts) / elapsed, 1) if elapsed else 0.0,
-        "p50_ms": round(_percentile(rtts, 50) * 1000, 2),
-        "p90_ms": round(_percentile(rtts, 90) * 1000, 2),
-        "p99_ms": round(_percentile(rtts, 99) * 1000, 2),
+        "p50_ms": round(report.percentile(rtts, 50) * 1000, 2),
+        "p90_ms": round(report.percentile(rtts, 90) * 1000, 2),
+        "p99_ms": round(report.percentile(rtts, 99) * 1000, 2),
         "max_ms": round(rtts[-1] * 1000, 2) if rtts else 0.0,
         "reasons": reasons,
         "cpu_s": round(time.process_time(), 2),

@@ -18,12 +18,13 @@ import argparse
 import datetime as dt
 import io
 import json
-import math
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from bench import report
 
 MARKER = "BENCH_JSON"
 
@@ -353,14 +354,6 @@ def access_events(after: int) -> dict[str, Any]:
     return {"after": after, "last_id": last or after, "counts": counts}
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    """Return the ``q``-th percentile (nearest rank) of already sorted values."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def timing_summary(seconds: list[float]) -> dict[str, float]:
     """Return mean, p50, p99 and max in µs, and the rate one process sustains."""
     ordered = sorted(seconds)
@@ -368,8 +361,8 @@ def timing_summary(seconds: list[float]) -> dict[str, float]:
     return {
         "n": len(ordered),
         "mean_us": round(mean * 1e6, 1),
-        "p50_us": round(_percentile(ordered, 50) * 1e6, 1),
-        "p99_us": round(_percentile(ordered, 99) * 1e6, 1),
+        "p50_us": round(report.percentile(ordered, 50) * 1e6, 1),
+        "p99_us": round(report.percentile(ordered, 99) * 1e6, 1),
         "max_us": round(ordered[-1] * 1e6, 1),
         "per_second": round(1 / mean, 1) if mean else 0.0,
     }
