@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -105,6 +107,51 @@ def test_demo_serves_a_seeded_console_from_an_empty_directory(tmp_path: Path) ->
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_serve_answers_pages_and_the_doors_decision(tmp_path: Path, server: str) -> None:
+    """``linli serve`` with each WSGI server: a page through Django, the door's decision
+    through its direct endpoint (a bad token: 401 with the device API's error), a clean stop."""
+    env = prod_env(tmp_path)
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    port = free_port()
+    args = ["serve", "--port", str(port), "--workers", "1", "--server", server]
+    proc = subprocess.Popen(
+        [*LINLI, *args],
+        env={**env, "LINLI_ALLOWED_HOSTS": "127.0.0.1"},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as r:
+                    body = r.read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert "登录" in body
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/device/v1/access/decide",
+            data=b'{"method": "card", "value": "X"}',
+            headers={"Authorization": "Bearer nobody:wrong", "X-Request-ID": "door-1"},
+            method="POST",
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310 (loopback http)
+        assert refused.value.code == 401
+        assert refused.value.headers["X-Request-ID"] == "door-1"
+        assert json.loads(refused.value.read())["code"] == "bad_credentials"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert "Traceback" not in output, output
 
 
 def test_import_and_export_residents(tmp_path: Path) -> None:

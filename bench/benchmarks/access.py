@@ -2,11 +2,14 @@
 
 Three parts (issue 5):
 
-- **HTTP**: one real ``linli serve`` process (gunicorn, 2 sync workers) answers
+- **HTTP**: one real ``linli serve`` process (its default server, granian, 2 workers;
+  ``--server gunicorn`` for gunicorn's sync workers) answers
   ``POST /device/v1/access/decide`` from many terminals, driven by wrk with
   ``bench/access_post.lua`` (each request its own body and its terminal's Authorization, from a
-  file), case after case, the order rotating per repetition: ``noop`` (``POST
-  /bench/noop-post``, the baseline), ``card``, ``pin``, ``qr``. Each case runs twice:
+  file), case after case, the order rotating per repetition: ``noop-direct`` (``POST
+  /bench/noop-direct``, the baseline: a do-nothing direct endpoint, served the way the
+  decision is), ``noop`` (``POST /bench/noop-post``, a do-nothing Django view with the
+  console's middleware), ``card``, ``pin``, ``qr``. Each case runs twice:
   **flat out** (``-c8``, each connection asking again as soon as it has its answer: the
   capacity, and a latency that is mostly the queue wrk itself keeps full) and **paced**
   (:data:`PACED_TERMINALS` connections, each pausing :data:`PAUSE_MS` after an answer, as
@@ -16,7 +19,8 @@ Three parts (issue 5):
   before it. Every answer is logged as an access event: after each run the events are
   counted by reason, and anything but ``allowed`` is a failed run.
 - **In-process**: ``decide()`` alone and the whole HTTP decision through Linli's WSGI
-  handler, µs per decision and SQL statements per decision, plus a cProfile breakdown.
+  application (the direct endpoint), µs per decision and SQL statements per decision, plus
+  a cProfile breakdown.
 - **Offline** (one core, no database): raw Ed25519 verifications of a pass-sized message,
   ``passes.verify`` and an ``OfflineTerminal`` verifying and deciding, per second.
 
@@ -47,6 +51,7 @@ NAME = "access"
 SCRIPT = Path(__file__).resolve().parent.parent / "access_post.lua"
 DECIDE_PATH = "/device/v1/access/decide"
 NOOP_PATH = "/bench/noop-post"
+NOOP_DIRECT_PATH = "/bench/noop-direct"
 MAX_QR_SECONDS = 30  # passes live 60 s: a run must end well before the first ones expire
 PASS_LIFETIME = 60
 ALLOWED = "allowed"
@@ -69,12 +74,14 @@ class Case:
 
 
 CASES = (
-    Case("noop", "do-nothing POST (baseline)", NOOP_PATH),
+    Case("noop-direct", "do-nothing POST (baseline)", NOOP_DIRECT_PATH),
+    Case("noop", "do-nothing POST via Django", NOOP_PATH),
     Case("card", "decide: card", DECIDE_PATH, "card"),
     Case("pin", "decide: PIN", DECIDE_PATH, "pin"),
     Case("qr", "decide: QR pass", DECIDE_PATH, "qr"),
 )
-BASELINE = "noop"
+BASELINE = "noop-direct"
+BASELINES = ("noop-direct", "noop")
 METHODS = ("card", "pin", "qr")
 
 
@@ -105,6 +112,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # Terminals ask one at a time and wait for the answer: a few connections, not 64.
     parser.set_defaults(connections=8)
     parser.add_argument("--residents", type=int, help="residents seeded (default 1000; quick 200)")
+    parser.add_argument(
+        "--server",
+        choices=["granian", "gunicorn"],
+        default="",
+        help="WSGI server of `linli serve` (default: its own default, granian)",
+    )
     parser.add_argument(
         "--points", type=int, default=20, help="gates, each with its own terminal (default 20)"
     )
@@ -283,7 +296,8 @@ def _run_case(
     passes: int,
     pause_ms: int = 0,
 ) -> wrk.WrkResult:
-    path = fixture.fresh_passes(passes) if case.name == "qr" else fixture.files[case.name]
+    bodies = "noop" if case.name in BASELINES else case.name
+    path = fixture.fresh_passes(passes) if case.name == "qr" else fixture.files[bodies]
     return wrk.run(
         server.url(case.path),
         load,
@@ -389,7 +403,7 @@ def summarise(
     for name, entry in cases.items():
         entry["ratio_rps"] = report.ratio(entry["median"]["rps"], base["rps"])
         entry["ratio_p99"] = report.ratio(entry["median"]["p99_ms"], base["p99_ms"])
-        if name != BASELINE and pace == PACED:
+        if name not in BASELINES and pace == PACED:
             entry["pass"] = TARGET.check(entry["median"]["rps"], entry["median"]["p99_ms"])
     return cases
 
@@ -447,7 +461,7 @@ def run_database(
             )
             port = free_port()
             with ServerProcess(
-                runner.serve_argv(port, workers=2),
+                runner.serve_argv(port, workers=2, server=args.server),
                 env=env,
                 port=port,
                 log_path=log_path,
@@ -537,7 +551,7 @@ def _http_table(result: dict[str, Any], pace: str) -> str:
                 report.fmt_number(median["p90_ms"], 2),
                 report.fmt_number(median["p99_ms"], 2),
                 str(entry["errors"]),
-                "–" if case.name == BASELINE else f"{entry['allowed']:,}",
+                "–" if case.name in BASELINES else f"{entry['allowed']:,}",
                 str(sum(entry["not_allowed"].values())),
                 str(http.get("queries", "?")),
                 report.fmt_number(http.get("mean_us"), 0),
@@ -698,7 +712,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: non-2xx answers or refused decisions on {bad}", file=sys.stderr)
         return 2
     if args.strict and not all(
-        c["pass"] for r in results.values() for n, c in r["paced"].items() if n != BASELINE
+        c["pass"] for r in results.values() for n, c in r["paced"].items() if n not in BASELINES
     ):
         return 1
     return 0

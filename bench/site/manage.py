@@ -370,20 +370,19 @@ def timing_summary(seconds: list[float]) -> dict[str, float]:
 
 # (label, file suffix, function) of the pieces of an HTTP decision the profile reports.
 PROFILE_PIECES = (
-    ("whole request (Django WSGI handler)", "django/core/handlers/wsgi.py", "__call__"),
-    ("device authentication", "linli/devices/http.py", "authenticate"),
+    ("whole request (direct endpoint)", "linli/core/wsgi.py", "serve_direct"),
+    ("device authentication (token)", "linli/access/http.py", "_token_terminal"),
     ("body validation (pydantic)", "linli/access/http.py", "_parse"),
     ("access point lookup", "linli/access/http.py", "_point_of"),
     ("decide()", "linli/access/decisions.py", "decide"),
-    ("  credential lookup", "linli/access/decisions.py", "_credential"),
+    ("  credential and rights lookup", "linli/access/decisions.py", "_lookup"),
     ("    pass check (base45 + Ed25519)", "linli/access/passes.py", "verify"),
-    ("    PIN lockout count", "linli/access/decisions.py", "_pin_locked"),
+    ("    its SQL", "linli/access/decisions.py", "_rows"),
     ("  rights check", "linli/access/decisions.py", "_check_holder"),
-    ("  INSERTs (access event, pass use)", "django/db/models/query.py", "create"),
-    ("  transaction (atomic enter/exit)", "django/db/transaction.py", "__exit__"),
-    ("    of which COMMIT", "django/db/backends/base/base.py", "_commit"),
-    ("SQL execution (Django cursor + driver)", "django/db/backends/utils.py", "_execute"),
-    ("JSON answer", "linli/access/http.py", "_json"),
+    ("  access log INSERT (with a pass's nonce)", "linli/access/decisions.py", "_log"),
+    ("    of which a transaction's COMMIT", "django/db/backends/base/base.py", "_commit"),
+    ("JSON answer", "json/__init__.py", "dumps"),
+    ("request log line", "linli/core/middleware.py", "log_request"),
 )
 
 
@@ -498,14 +497,15 @@ def inproc_access(spec: dict[str, Any]) -> dict[str, Any]:
         return _call(handler, path, headers, method="POST", body=body)
 
     noop_body = b'{"point": "gate-001", "method": "card", "value": "B5000000"}'
-    for _ in range(warm):
-        post({}, noop_body, "/bench/noop-post")
-    times = []
-    for _ in range(iterations):
-        started = time.perf_counter()
-        post({}, noop_body, "/bench/noop-post")
-        times.append(time.perf_counter() - started)
-    out["http"]["noop"] = {**timing_summary(times), "queries": 0}
+    for name, path in (("noop-direct", "/bench/noop-direct"), ("noop", "/bench/noop-post")):
+        for _ in range(warm):
+            post({}, noop_body, path)
+        times = []
+        for _ in range(iterations):
+            started = time.perf_counter()
+            post({}, noop_body, path)
+            times.append(time.perf_counter() - started)
+        out["http"][name] = {**timing_summary(times), "queries": 0}
     for method in METHODS:
         supply = http_lines(method, warm + 1 + iterations)
         reasons = Counter()

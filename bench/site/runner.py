@@ -55,8 +55,9 @@ def linli_env(
     return env
 
 
-def serve_argv(port: int, workers: int = 2) -> list[str]:
-    """Return the command serving Linli exactly as ``linli serve`` does (gunicorn, sync)."""
+def serve_argv(port: int, workers: int = 2, server: str = "") -> list[str]:
+    """Return the command serving Linli exactly as ``linli serve`` does (its default WSGI
+    server unless ``server`` names one)."""
     return [
         sys.executable,
         "-m",
@@ -68,6 +69,7 @@ def serve_argv(port: int, workers: int = 2) -> list[str]:
         str(port),
         "--workers",
         str(workers),
+        *(["--server", server] if server else []),
     ]
 
 

@@ -57,3 +57,11 @@ def one_query_read(request: HttpRequest, community_id: int) -> JsonResponse:
 def noop_post(request: HttpRequest) -> JsonResponse:
     """Read the body and answer at once: the baseline of a terminal's POST (no auth, no SQL)."""
     return JsonResponse({"ok": True, "bytes": len(request.body)})
+
+
+def noop_direct(environ: dict[str, Any]) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+    """:func:`noop_post` as a direct endpoint (linli.core.wsgi), served like the door's
+    decision: the baseline of the decision without Django's request handling."""
+    length = environ.get("CONTENT_LENGTH", "")
+    body = environ["wsgi.input"].read(int(length)) if length.isdigit() else b""
+    return 200, {"ok": True, "bytes": len(body)}, []

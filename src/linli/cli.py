@@ -112,9 +112,29 @@ def _serve(host: str, port: int, workers: int, *, embedded: bool) -> None:
     Server().run()
 
 
+def _serve_granian(host: str, port: int, workers: int) -> None:
+    """Run granian's WSGI server: ``workers`` processes, each one Python thread."""
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(
+        "linli.wsgi:application",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=1,
+        log_access=False,
+    ).serve()
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
-    """Serve the console and API (WSGI, gunicorn); ``--all`` runs every role in one process."""
+    """Serve the console and API (WSGI: granian, or gunicorn's sync workers); ``--all`` runs
+    every role in one process (gunicorn, threads)."""
     _setup()
+    if args.server == "granian" and not args.all:
+        _serve_granian(args.host, args.port, args.workers)
+        return
     _serve(args.host, args.port, args.workers, embedded=args.all)
 
 
@@ -372,6 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2, help="WSGI worker processes")
+    p.add_argument(
+        "--server",
+        choices=["granian", "gunicorn"],
+        default="granian",
+        help="WSGI server (default granian: keep-alive connections, measured 2× gunicorn's"
+        " sync workers for a door's decision; see docs/benchmarks.md)",
+    )
     p.add_argument(
         "--all", action="store_true", help="run web and worker roles in one process (embedded)"
     )

@@ -68,6 +68,10 @@ DEVICE_MIDDLEWARE = [
     "linli.core.middleware.LanguageMiddleware",
 ]
 
+# Device endpoints on a door's hot path answered without Django's request handling, by
+# path (linli.core.wsgi): the same answers as the URL's view, at about half the CPU.
+DIRECT_ENDPOINTS = {"/device/v1/access/decide": "linli.access.http.decide_direct"}
+
 ROOT_URLCONF = "linli.urls"
 WSGI_APPLICATION = "linli.wsgi.application"
 AUTH_USER_MODEL = "core.User"

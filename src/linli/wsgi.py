@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn serves it; see ``linli serve`` and :mod:`linli.core.wsgi`)."""
+"""WSGI entry point (``linli serve`` serves it; see :mod:`linli.core.wsgi`)."""
 
 import os
 
@@ -8,5 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
 django.setup(set_prefix=False)
 
 from linli.core.wsgi import application as _application  # noqa: E402  (after setup)
+from linli.core.wsgi import freeze_startup_objects  # noqa: E402
 
 application = _application()
+freeze_startup_objects()

@@ -44,10 +44,11 @@ from linli.access.models import (
     Schedule,
     Visitor,
 )
-from linli.core import crypto, sql
+from linli.core import crypto, sql, sqlite
 
 PIN_MAX_FAILURES = 5
 PIN_LOCKOUT = dt.timedelta(minutes=10)
+_METHODS = frozenset(CredentialKind.values)
 CALENDAR_SECONDS = 30.0  # holidays and schedules are read again after this long
 
 
@@ -276,13 +277,14 @@ def decide(
     visitor_id = credential.visitor_id if credential else None
     allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
     logged = (point, presented, credential, device_id, reason, now, claims, msg_id)
-    if visitor_id is None or not allowed:
-        event_id, reason = _log(*logged)
-    else:
-        with transaction.atomic():
+    with sqlite.writer_turn():
+        if visitor_id is None or not allowed:
             event_id, reason = _log(*logged)
-            if reason == Reason.VISITOR_ALLOWED:
-                _visitor_arrived(visitor_id, now)
+        else:
+            with transaction.atomic():
+                event_id, reason = _log(*logged)
+                if reason == Reason.VISITOR_ALLOWED:
+                    _visitor_arrived(visitor_id, now)
     allowed = reason in (Reason.ALLOWED, Reason.VISITOR_ALLOWED)
     return Decision(
         allowed,
@@ -468,7 +470,7 @@ def _log(
         credential.person_id if credential else None,
         credential.visitor_id if credential else None,
         credential.pk if credential else None,
-        presented.method if presented.method in CredentialKind.values else "",
+        presented.method if presented.method in _METHODS else "",
         presented.direction if presented.direction in ("in", "out") else "",
         presented.score,
         presented.snapshot[:200],

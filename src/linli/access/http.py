@@ -32,6 +32,7 @@ from linli.access.choices import CredentialKind
 from linli.access.decisions import Presented, decide
 from linli.access.models import AccessPoint
 from linli.access.requests import POINT_REQUIRED, find_point, terminals
+from linli.core.wsgi import Answer
 from linli.devices import credentials
 from linli.devices.http import DeviceRefused, authenticate, refusing
 from linli.devices.models import Device
@@ -78,6 +79,11 @@ def _terminal(request: HttpRequest, body: bytes) -> Device:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return authenticate(request, body)
+    return _token_terminal(header)
+
+
+def _token_terminal(header: str) -> Device:
+    """The terminal of a ``Bearer <code>:<secret>`` header, from the terminal cache."""
     code, _sep, secret = header[len("Bearer ") :].strip().partition(":")
     device = terminals.device(code)
     if device is None or not credentials.check_token(device, secret):
@@ -106,15 +112,32 @@ def decide_view(request: HttpRequest) -> HttpResponse:
     body = request.body
     if len(body) > MAX_BODY_BYTES:
         raise DeviceRefused(413, "too_large", _("请求体过大。"))
-    device = _terminal(request, body)
+    return _json(_decided(_terminal(request, body), body))
+
+
+def _decided(device: Device, body: bytes) -> dict[str, Any]:
     asked = _parse(DecideRequest, body)
     point = _point_of(device, asked.point)
-    decision = decide(
-        point,
-        Presented.asked(asked),
-        device_id=device.pk,
-    )
-    return _json(decision.as_dict())
+    return decide(point, Presented.asked(asked), device_id=device.pk).as_dict()
+
+
+def decide_direct(environ: dict[str, Any]) -> Answer | None:
+    """:func:`decide_view` as a direct endpoint (:mod:`linli.core.wsgi`): the same answers
+    for a token-authenticated POST; anything else (another method, a signed request, a body
+    without a length) is left to the view."""
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    length = environ.get("CONTENT_LENGTH", "")
+    if environ.get("REQUEST_METHOD") != "POST" or not header.startswith("Bearer "):
+        return None
+    if not length.isdigit():
+        return None
+    try:
+        if int(length) > MAX_BODY_BYTES:
+            raise DeviceRefused(413, "too_large", _("请求体过大。"))
+        body = environ["wsgi.input"].read(int(length))
+        return 200, _decided(_token_terminal(header), body), []
+    except DeviceRefused as refused:
+        return refused.answer()
 
 
 @require_GET

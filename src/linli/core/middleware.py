@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -22,20 +24,45 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 def client_ip(request: HttpRequest) -> str | None:
     """Return the caller's IP, trusting ``X-Forwarded-For`` only from configured proxies."""
-    remote = request.META.get("REMOTE_ADDR") or None
+    return client_ip_of(request.META)
+
+
+def client_ip_of(meta: Mapping[str, Any]) -> str | None:
+    """:func:`client_ip` from a WSGI environ (or a request's ``META``)."""
+    remote = meta.get("REMOTE_ADDR") or None
     proxies = settings.LINLI_TRUSTED_PROXIES
     if remote and proxies and remote in proxies:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [p.strip() for p in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         for hop in reversed([p for p in forwarded if p]):
             if hop not in proxies:
                 remote = hop
                 break
     if remote is None:
         return None
+    return _normal_ip(remote)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normal_ip(text: str) -> str | None:
+    """An address in its normal form (``None`` if it is not one); the same few terminals ask
+    again and again."""
     try:
-        return str(ipaddress.ip_address(remote))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         return None
+
+
+def request_id_of(incoming: str) -> str:
+    """The caller's ``X-Request-ID`` if it is sane, else a new one."""
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def log_request(method: str, path: str, status: int, started: float) -> None:
+    """The access log line of one request (``linli.request``, INFO)."""
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "%s %s -> %s in %.1f ms", method, path, status, (time.perf_counter() - started) * 1000
+        )
 
 
 class RequestContextMiddleware:
@@ -46,22 +73,14 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         """Bind the request context around the view."""
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_of(request.headers.get("X-Request-ID", ""))
         request.request_id = request_id  # type: ignore[attr-defined]
         token = context.bind(context.RequestContext(request_id, client_ip(request)))
         started = time.perf_counter()
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "%s %s -> %s in %.1f ms",
-                    request.method,
-                    request.path,
-                    response.status_code,
-                    (time.perf_counter() - started) * 1000,
-                )
+            log_request(str(request.method), request.path, response.status_code, started)
             return response
         finally:
             context.reset(token)

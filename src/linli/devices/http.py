@@ -48,15 +48,21 @@ class DeviceRefused(Exception):
         self.status, self.code, self.message = status, code, message
         self.details = details if details is not None else {}
 
+    def answer(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """The error as the API's ``{code, message, details}`` answer: status, body and
+        headers."""
+        body = {"code": self.code, "message": self.message, "details": self.details}
+        headers = (
+            [("WWW-Authenticate", 'Bearer realm="linli-device"')] if self.status == 401 else []
+        )
+        return self.status, body, headers
+
     def response(self) -> JsonResponse:
         """Return the error as the API's ``{code, message, details}`` answer."""
-        answer = JsonResponse(
-            {"code": self.code, "message": self.message, "details": self.details},
-            status=self.status,
-            json_dumps_params={"ensure_ascii": False},
-        )
-        if self.status == 401:
-            answer["WWW-Authenticate"] = 'Bearer realm="linli-device"'
+        status, body, headers = self.answer()
+        answer = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+        for name, value in headers:
+            answer[name] = value
         return answer
 
 
