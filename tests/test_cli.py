@@ -45,6 +45,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def login_page(port: int, deadline: float) -> str:
+    """The sign-in page, once the server starting on ``port`` answers (by ``deadline``)."""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as r:
+                return str(r.read().decode())
+        except OSError:
+            time.sleep(0.3)
+    return ""
+
+
 def test_refuses_to_start_without_keys(tmp_path: Path) -> None:
     result = run(["migrate"], clean_env(tmp_path), tmp_path)
     assert result.returncode != 0
@@ -93,14 +104,7 @@ def test_demo_serves_a_seeded_console_from_an_empty_directory(tmp_path: Path) ->
         assert f"http://127.0.0.1:{port}/" in output, output
         assert "admin" in output and "demo-property" in output
         assert (tmp_path / "var" / "linli.sqlite3").exists()
-        body = ""
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as r:
-                    body = r.read().decode()
-                break
-            except OSError:
-                time.sleep(0.5)
+        body = login_page(port, deadline)
         assert '<html lang="zh-hans">' in body and "登录" in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
             assert b'"ok"' in r.read()
@@ -127,16 +131,7 @@ def test_serve_answers_pages_and_the_doors_decision(tmp_path: Path, server: str)
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        body = ""
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as r:
-                    body = r.read().decode()
-                break
-            except OSError:
-                time.sleep(0.3)
-        assert "登录" in body
+        assert "登录" in login_page(port, time.monotonic() + 60)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/device/v1/access/decide",
             data=b'{"method": "card", "value": "X"}',
