@@ -45,6 +45,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """Start a long-running ``linli`` command in its own session, output captured."""
+    return subprocess.Popen(
+        [*LINLI, *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def login_page(port: int, deadline: float) -> str:
     """The sign-in page, once the server starting on ``port`` answers (by ``deadline``)."""
     while time.monotonic() < deadline:
@@ -83,15 +96,7 @@ def test_genkey_prints_a_usable_entry(tmp_path: Path) -> None:
 
 def test_demo_serves_a_seeded_console_from_an_empty_directory(tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen(
-        [*LINLI, "demo", "--port", str(port), "--residents", "40"],
-        env=clean_env(tmp_path),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start(["demo", "--port", str(port), "--residents", "40"], clean_env(tmp_path), tmp_path)
     try:
         output = ""
         deadline = time.monotonic() + 240
@@ -121,15 +126,7 @@ def test_serve_answers_pages_and_the_doors_decision(tmp_path: Path, server: str)
     assert run(["migrate"], env, tmp_path).returncode == 0
     port = free_port()
     args = ["serve", "--port", str(port), "--workers", "1", "--server", server]
-    proc = subprocess.Popen(
-        [*LINLI, *args],
-        env={**env, "LINLI_ALLOWED_HOSTS": "127.0.0.1"},
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start(args, {**env, "LINLI_ALLOWED_HOSTS": "127.0.0.1"}, tmp_path)
     try:
         assert "登录" in login_page(port, time.monotonic() + 60)
         request = urllib.request.Request(

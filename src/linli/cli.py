@@ -396,8 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--server",
         choices=["granian", "gunicorn"],
         default="granian",
-        help="WSGI server (default granian: keep-alive connections, measured 2× gunicorn's"
-        " sync workers for a door's decision; see docs/benchmarks.md)",
+        help="WSGI server (default granian, which keeps connections alive; gunicorn runs sync"
+        " workers; see docs/benchmarks.md)",
     )
     p.add_argument(
         "--all", action="store_true", help="run web and worker roles in one process (embedded)"

@@ -110,9 +110,13 @@ def _point_of(device: Device, code: str) -> AccessPoint:
 def decide_view(request: HttpRequest) -> HttpResponse:
     """Decide one access attempt for a terminal."""
     body = request.body
-    if len(body) > MAX_BODY_BYTES:
-        raise DeviceRefused(413, "too_large", _("请求体过大。"))
+    _check_size(len(body))
     return _json(_decided(_terminal(request, body), body))
+
+
+def _check_size(length: int) -> None:
+    if length > MAX_BODY_BYTES:
+        raise DeviceRefused(413, "too_large", _("请求体过大。"))
 
 
 def _decided(device: Device, body: bytes) -> dict[str, Any]:
@@ -132,8 +136,7 @@ def decide_direct(environ: dict[str, Any]) -> Answer | None:
     if not length.isdigit():
         return None
     try:
-        if int(length) > MAX_BODY_BYTES:
-            raise DeviceRefused(413, "too_large", _("请求体过大。"))
+        _check_size(int(length))
         body = environ["wsgi.input"].read(int(length))
         return 200, _decided(_token_terminal(header), body), []
     except DeviceRefused as refused:

@@ -68,25 +68,20 @@ def bound_cursor() -> Iterator[Any]:
         connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
-    if watched:
-        if vendor == "postgresql":
-            wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
-            with wrapper(psycopg.Cursor(raw), connection) as watched_cursor:
-                yield watched_cursor
-        else:
-            with connection.cursor() as django_cursor:
-                yield django_cursor
-        return
-    with connection.wrap_database_errors:
-        if vendor == "postgresql":
-            with psycopg.Cursor(raw) as pg_cursor:
-                yield pg_cursor
-        elif vendor == "sqlite":
-            sqlite_cursor = raw.cursor()
-            try:
+    if vendor == "postgresql" and watched:
+        wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+        with wrapper(psycopg.Cursor(raw), connection) as watched_cursor:
+            yield watched_cursor
+    elif vendor not in ("postgresql", "sqlite") or watched:
+        with connection.cursor() as django_cursor:
+            yield django_cursor
+    elif vendor == "postgresql":
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as pg_cursor:
+            yield pg_cursor
+    else:
+        sqlite_cursor = raw.cursor()
+        try:
+            with connection.wrap_database_errors:
                 yield _SQLiteCursor(sqlite_cursor)
-            finally:
-                sqlite_cursor.close()
-        else:
-            with raw.cursor() as other_cursor:
-                yield other_cursor
+        finally:
+            sqlite_cursor.close()

@@ -25,6 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -42,14 +43,6 @@ log = logging.getLogger("linli.request")
 # A direct endpoint's answer: HTTP status, JSON body, extra headers.
 Answer = tuple[int, Mapping[str, Any], list[tuple[str, str]]]
 Direct = Callable[[dict[str, Any]], Answer | None]
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    413: "Content Too Large",
-    500: "Internal Server Error",
-}
 
 DEVICE_PREFIX = "/device/"
 
@@ -134,7 +127,7 @@ def serve_direct(
         status, data, extra = answer
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         start_response(
-            f"{status} {_REASONS.get(status, '')}".rstrip(),
+            f"{status} {HTTPStatus(status).phrase}",
             [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from linli.core.wsgi import Answer
 from linli.devices import credentials, ingest, protocol
 from linli.devices.actions import do_mark_command_sent
 from linli.devices.choices import CommandStatus, Transport
@@ -48,7 +49,7 @@ class DeviceRefused(Exception):
         self.status, self.code, self.message = status, code, message
         self.details = details if details is not None else {}
 
-    def answer(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+    def answer(self) -> Answer:
         """The error as the API's ``{code, message, details}`` answer: status, body and
         headers."""
         body = {"code": self.code, "message": self.message, "details": self.details}
