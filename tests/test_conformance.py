@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from linli import cli
+from linli.access.models import AccessEvent, AccessPoint
 from linli.core.tenancy import Actor
 from linli.devices import conformance, ingest
 from linli.devices.actions import do_register_device
 from linli.devices.choices import CommandStatus
 from linli.devices.gateway import Gateway
-from linli.devices.models import Command, DeviceMessage
+from linli.devices.models import Command, Device, DeviceMessage
 from linli.places.actions import do_create_community
 from tests.mqtt_broker import Broker
 from tests.test_simulator import broker, mqtt_gateway  # noqa: F401  (fixtures)
@@ -34,6 +35,9 @@ CHECKS = {
     "stale timestamp refused",
     "oversized message refused",
     "command round trip",
+    "access request for an unknown card refused",
+    "resent access request gets the first answer",
+    "stale access request not decided",
 }
 
 
@@ -67,10 +71,72 @@ def test_every_check_passes_against_the_http_api(
     rows = table(out)
     assert set(rows) == CHECKS | {"signed request stored", "replayed nonce refused"}
     assert set(rows.values()) == {"PASS"}, out
-    assert out.rstrip().endswith("15 passed, 0 failed, 0 skipped")
-    # The valid ones were stored once each; the round trip finished the command.
-    assert DeviceMessage.objects.filter(device__code=code).count() == 8
+    assert out.rstrip().endswith("18 passed, 0 failed, 0 skipped")
+    # The valid ones were stored once each (the access request and its stale copy too);
+    # the round trip finished the command.
+    assert DeviceMessage.objects.filter(device__code=code).count() == 10
     assert Command.objects.get(device__code=code).status == CommandStatus.SUCCEEDED
+    # The gate serves no access point: the card was refused without a decision.
+    assert "deny unknown_point (event None)" in out
+    assert not AccessEvent.objects.exists()
+
+
+def test_a_terminal_at_a_point_sees_the_unknown_card_decided_once(
+    device: tuple[str, str], live_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, secret = device
+    gate = Device.objects.get(code=code)
+    point = AccessPoint.objects.create(
+        community=gate.community, code="s1", name="南门", kind="community_gate"
+    )
+    point.devices.add(gate)
+    outcomes = conformance.check_http(live_server.url, code, secret, platform=None)
+    access = {o.name: o for o in outcomes if "access request" in o.name}
+    assert all(o.passed for o in access.values()), access
+    logged = AccessEvent.objects.get()  # the resent copy was answered, not decided again
+    assert (logged.point_id, logged.result, logged.reason) == (
+        point.pk,
+        "deny",
+        "unknown_credential",
+    )
+    said = access["access request for an unknown card refused"].detail
+    assert said == f"deny unknown_credential (event {logged.pk})"
+    # What the terminal read is used, never stored.
+    stored = DeviceMessage.objects.filter(device__code=code, type="access_request")
+    assert stored.count() == 2  # the request (once) and its stale copy
+    assert all("value" not in m.payload and m.payload["method"] == "card" for m in stored)
+
+
+def test_access_answers_that_break_the_protocol_fail() -> None:
+    requests = conformance.AccessRequests.make("gate-9")
+    msg_id, stale_id = requests.fresh["msg_id"], requests.stale["msg_id"]
+    assert requests.fresh["ts"] - requests.stale["ts"] >= 60_000
+    denied = {
+        "request_msg_id": msg_id,
+        "result": "deny",
+        "reason": "unknown_credential",
+        "event_id": 7,
+    }
+    stale = {
+        "request_msg_id": stale_id,
+        "result": "deny",
+        "reason": "stale_request",
+        "event_id": None,
+    }
+
+    def verdicts(first: Any, again: Any, late: Any) -> list[bool | None]:
+        return [o.passed for o in requests.outcomes(first, again, late)]
+
+    assert verdicts(denied, dict(denied), stale) == [True, True, True]
+    opened = {**denied, "result": "allow", "reason": "allowed"}
+    assert verdicts(opened, dict(opened), stale)[0] is False  # a random card opened the door
+    assert verdicts({**denied, "request_msg_id": "other"}, denied, stale)[0] is False
+    assert verdicts(denied, {**denied, "event_id": 8}, stale)[1] is False  # decided twice
+    assert verdicts(denied, {**denied, "reason": "replayed"}, stale)[1] is False
+    assert verdicts(denied, None, stale)[1] is False
+    assert verdicts(denied, denied, {**stale, "event_id": 9})[2] is False  # decided anyway
+    assert verdicts(denied, denied, {**stale, "reason": "unknown_credential"})[2] is False
+    assert verdicts(None, None, None) == [False, False, False]
 
 
 def test_a_wrong_secret_fails_the_checks_and_the_exit_status(

@@ -119,6 +119,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="WSGI server of `linli serve` (default: its own default, granian)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes of `linli serve` (default %(default)s)",
+    )
+    parser.add_argument(
         "--points", type=int, default=20, help="gates, each with its own terminal (default 20)"
     )
     parser.add_argument(
@@ -461,7 +467,7 @@ def run_database(
             )
             port = free_port()
             with ServerProcess(
-                runner.serve_argv(port, workers=2, server=args.server),
+                runner.serve_argv(port, workers=args.workers, server=args.server),
                 env=env,
                 port=port,
                 log_path=log_path,

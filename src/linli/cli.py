@@ -337,7 +337,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
             duration=args.duration or None,
             report_every=args.report_every,
             out=sys.stdout,
-            passers=args.passers if args.http and _platform_here() else 0.0,
+            passers=args.passers if _platform_here() else 0.0,
         )
     except ValueError as exc:
         sys.exit(f"linli: {exc}")
@@ -486,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--passers",
         type=float,
         default=0.5,
-        help="people a second showing their 一码通 at the simulated terminals (HTTP, on the "
+        help="people a second showing their 一码通 at the simulated terminals (on the "
         "platform's machine; 0: none)",
     )
     p.set_defaults(func=cmd_simulate)

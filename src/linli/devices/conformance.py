@@ -6,7 +6,9 @@ platform's HTTP API or MQTT broker and gateway, and checks that the platform doe
 ``msg_id`` is stored once and acknowledged as a duplicate, malformed JSON, schema errors,
 another device's id, stale timestamps and oversized messages are refused with the documented
 reasons, a replayed HTTP nonce is refused, a publish on another device's topic is refused by
-the broker, and a command makes the round trip. Vendors run it with their firmware's device
+the broker, a command makes the round trip, and a door's ``access_request`` is answered: a
+card nobody holds is refused, a resent request gets its first answer again, and a stale one
+is answered without a decision. Vendors run it with their firmware's device
 id and secret against a test platform to see the answers their firmware must handle.
 
 The command round trip needs a command queued for the device: when the check runs where
@@ -27,6 +29,7 @@ from typing import IO, Any
 from linli.devices.simulator import Broker, HttpDevice, MqttDevice, now_ms
 
 WEEK_AND_A_DAY_MS = 8 * 24 * 3600 * 1000
+STALE_REQUEST_MS = 60 * 1000  # an access request this old is answered without a decision
 OVERSIZED_BYTES = 70 * 1024
 ACK_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 15.0
@@ -90,6 +93,96 @@ def _refusals(device_id: str, telemetry: dict[str, Any]) -> list[tuple[str, str,
         ("stale timestamp refused", "stale_timestamp", _encode(stale), stale["msg_id"]),
         ("oversized message refused", "too_large", _encode(big), ""),
     ]
+
+
+# Access requests (通行请求) ------------------------------------------------------------------
+
+# Why an unknown card may be refused: nobody holds it, or the device serves no access
+# point (or several, and the request named none). Any other answer opened a door, or
+# decided something a random card cannot have earned.
+UNKNOWN_CARD_REASONS = frozenset({"unknown_credential", "unknown_point", "point_required"})
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessRequests:
+    """An ``access_request`` for a card nobody holds, and a copy of it a minute old."""
+
+    fresh: dict[str, Any]
+    stale: dict[str, Any]
+
+    @classmethod
+    def make(cls, device_id: str) -> AccessRequests:
+        run = secrets.token_hex(6)
+        fresh = {
+            "msg_id": f"check-{run}-access",
+            "device_id": device_id,
+            "ts": now_ms(),
+            "type": "access_request",
+            # A random UID of 12 hex digits: no card of a real estate has it.
+            "payload": {"method": "card", "value": f"C4EC{run.upper()}", "direction": "in"},
+        }
+        stale = _variant(fresh, "stale")
+        stale["ts"] = now_ms() - STALE_REQUEST_MS
+        return cls(fresh, stale)
+
+    def outcomes(
+        self,
+        first: dict[str, Any] | None,
+        again: dict[str, Any] | None,
+        stale: dict[str, Any] | None,
+    ) -> list[Outcome]:
+        """Judge the ``access_decision`` payloads given to the fresh request, to its resent
+        copy and to the stale one (``None``: no answer)."""
+        return [
+            _unknown_card(first, self.fresh["msg_id"]),
+            _same_answer(first, again),
+            _stale_answer(stale, self.stale["msg_id"]),
+        ]
+
+
+def _decision_said(decision: dict[str, Any]) -> str:
+    return f"{decision.get('result')} {decision.get('reason')} (event {decision.get('event_id')})"
+
+
+def _unknown_card(decision: dict[str, Any] | None, msg_id: str) -> Outcome:
+    name = "access request for an unknown card refused"
+    if decision is None:
+        return Outcome(name, False, "no access_decision")
+    ok = (
+        decision.get("request_msg_id") == msg_id
+        and decision.get("result") == "deny"
+        and decision.get("reason") in UNKNOWN_CARD_REASONS
+    )
+    if ok:
+        return Outcome(name, True, _decision_said(decision))
+    wanted = "deny " + " | ".join(sorted(UNKNOWN_CARD_REASONS))
+    return Outcome(name, False, f"got {_decision_said(decision)}, expected {wanted}")
+
+
+def _same_answer(first: dict[str, Any] | None, again: dict[str, Any] | None) -> Outcome:
+    name = "resent access request gets the first answer"
+    if first is None or again is None:
+        return Outcome(name, False, "no access_decision for " + ("it" if first else "the first"))
+    keys = ("request_msg_id", "result", "reason", "event_id")
+    ok = all(first.get(k) == again.get(k) for k in keys)
+    said = _decision_said(again)
+    return Outcome(name, ok, said if ok else f"got {said}, expected {_decision_said(first)}")
+
+
+def _stale_answer(decision: dict[str, Any] | None, msg_id: str) -> Outcome:
+    name = "stale access request not decided"
+    if decision is None:
+        return Outcome(name, False, "no access_decision")
+    ok = (
+        decision.get("request_msg_id") == msg_id
+        and decision.get("result") == "deny"
+        and decision.get("reason") == "stale_request"
+        and decision.get("event_id") is None
+    )
+    said = _decision_said(decision)
+    return Outcome(
+        name, ok, said if ok else f"got {said}, expected deny stale_request (event None)"
+    )
 
 
 # The round trip through the platform's database, when reachable ---------------------------
@@ -196,6 +289,7 @@ def check_http(
     for name, reason, raw, _ack_id in _refusals(device_id, samples["telemetry"]):
         expect(name, raw, 200, reason)
     outcomes += _check_signed(client, _variant(samples["heartbeat"], "signed"))
+    outcomes += _http_access(client)
     outcomes.append(_http_round_trip(client, platform) if platform else _NO_ROUND_TRIP)
     return outcomes
 
@@ -231,6 +325,28 @@ def _check_signed(client: HttpDevice, message: dict[str, Any]) -> list[Outcome]:
     ]
 
 
+def _http_access(client: HttpDevice) -> list[Outcome]:
+    """Access requests over the message API: each answer is its result's ``reply``."""
+    requests = AccessRequests.make(client.device_id)
+
+    def decision(message: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            answer = client.send([message])
+        except OSError:
+            return None
+        if answer.status != 200:
+            return None
+        results = answer.body.get("results") or [{}]
+        reply = results[0].get("reply") or {}
+        if reply.get("type") != "access_decision" or not isinstance(reply.get("payload"), dict):
+            return None
+        return dict(reply["payload"])
+
+    first = decision(requests.fresh)
+    again = decision(requests.fresh)
+    return requests.outcomes(first, again, decision(requests.stale))
+
+
 def _http_round_trip(client: HttpDevice, platform: LocalPlatform) -> Outcome:
     name = "command round trip"
     msg_id = platform.queue()
@@ -253,23 +369,24 @@ def _http_round_trip(client: HttpDevice, platform: LocalPlatform) -> Outcome:
 
 
 class _Acks:
-    """The acks and commands a device received on its down topics."""
+    """What a device received on its down topics, by kind (``ack``, ``command``,
+    ``access_decision``)."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.acks: list[dict[str, Any]] = []
-        self.commands: list[dict[str, Any]] = []
+        self.received: dict[str, list[dict[str, Any]]] = {}
 
     def on_down(self, kind: str, doc: dict[str, Any]) -> None:
         with self.cond:
-            (self.acks if kind == "ack" else self.commands).append(doc)
+            self.received.setdefault(kind, []).append(doc)
             self.cond.notify_all()
 
     def take(self, pick: Callable[[dict[str, Any]], bool], source: str) -> dict[str, Any] | None:
-        """Wait for and remove the first ack (or command) ``pick`` accepts."""
-        items = self.acks if source == "ack" else self.commands
+        """Wait for and remove the first message of kind ``source`` that ``pick`` accepts."""
+        with self.cond:
+            items = self.received.setdefault(source, [])
         until = time.monotonic() + (
-            ACK_TIMEOUT_SECONDS if source == "ack" else COMMAND_TIMEOUT_SECONDS
+            COMMAND_TIMEOUT_SECONDS if source == "command" else ACK_TIMEOUT_SECONDS
         )
         with self.cond:
             while True:
@@ -338,8 +455,27 @@ def _mqtt_checks(client: MqttDevice, inbox: _Acks, platform: LocalPlatform | Non
         community=f"{client.community}-other",
     )
     outcomes.append(_foreign_topic(client))
+    outcomes += _mqtt_access(client, inbox)
     outcomes.append(_mqtt_round_trip(client, inbox, platform) if platform else _NO_ROUND_TRIP)
     return outcomes
+
+
+def _mqtt_access(client: MqttDevice, inbox: _Acks) -> list[Outcome]:
+    """Access requests over MQTT: each answer comes on ``down/access_decision``."""
+    requests = AccessRequests.make(client.device_id)
+
+    def decision(message: dict[str, Any]) -> dict[str, Any] | None:
+        client.publish("access_request", _encode(message))
+        msg_id = message["msg_id"]
+        answer = inbox.take(
+            lambda d: (d.get("payload") or {}).get("request_msg_id") == msg_id, "access_decision"
+        )
+        payload = answer.get("payload") if answer else None
+        return dict(payload) if isinstance(payload, dict) else None
+
+    first = decision(requests.fresh)
+    again = decision(requests.fresh)
+    return requests.outcomes(first, again, decision(requests.stale))
 
 
 def _foreign_topic(client: MqttDevice) -> Outcome:

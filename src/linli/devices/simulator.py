@@ -626,6 +626,8 @@ class MqttLink:
         self.stats = stats
         self.clients: dict[str, MqttDevice] = {}
         self.commands: queue.Queue[tuple[VirtualDevice, dict[str, Any]]] = queue.Queue()
+        self._decided = threading.Condition()
+        self._decisions: dict[str, dict[str, Any]] = {}  # by request msg_id
 
     def start(self, devices: list[VirtualDevice]) -> list[VirtualDevice]:
         """Connect every device; those the broker refuses are counted and left out."""
@@ -663,6 +665,25 @@ class MqttLink:
                 self.stats.refuse(str(doc.get("reason", "")))
         elif kind == "command":
             self.commands.put((device, doc))
+        elif kind == "access_decision" and isinstance(doc.get("payload"), dict):
+            with self._decided:
+                self._decisions[str(doc["payload"].get("request_msg_id"))] = doc["payload"]
+                self._decided.notify_all()
+
+    def ask(
+        self, device_id: str, message: dict[str, Any], timeout: float = 10.0
+    ) -> dict[str, Any] | None:
+        """Publish a request a device waits on (``access_request``) and wait for its answer's
+        payload (``None``: the device is not connected, or no answer came in time)."""
+        client = self.clients.get(device_id)
+        if client is None:
+            return None
+        msg_id = message["msg_id"]
+        client.publish(message["type"], json.dumps(message, ensure_ascii=False).encode())
+        self.stats.add(sent=1)
+        with self._decided:
+            self._decided.wait_for(lambda: msg_id in self._decisions, timeout)
+            return self._decisions.pop(msg_id, None)
 
     def send(self, device: VirtualDevice, messages: list[dict[str, Any]]) -> None:
         """Publish each message on its type's topic at QoS 1, asking for an ack."""
@@ -809,16 +830,22 @@ def run_simulation(
 ) -> Stats:
     """Run the simulator over MQTT (``mqtt_url``) or HTTP (``http_url``).
 
-    ``passers`` > 0 (HTTP, on the platform's own database): that many people a second show
-    their 一码通 at the simulated terminals attached to access points.
+    ``passers`` > 0 (on the platform's own database): that many people a second show their
+    一码通 at the simulated terminals attached to access points, which ask the platform over
+    the same link.
     """
     stats = Stats()
-    link: Link = MqttLink(mqtt_url, stats) if mqtt_url else HttpLink(http_url, stats)
+    link: Link
     ticker = None
-    if passers > 0 and http_url:
-        from linli.access.passers import Passers
+    if mqtt_url:
+        link = mqtt_link = MqttLink(mqtt_url, stats)
+    else:
+        link = HttpLink(http_url, stats)
+    if passers > 0:
+        from linli.access.passers import Doors, HttpDoors, MqttDoors, Passers
 
-        people = Passers(http_url, credentials, stats, rate=passers)
+        doors: Doors = MqttDoors(mqtt_link) if mqtt_url else HttpDoors(http_url, credentials)
+        people = Passers(doors, credentials, stats, rate=passers)
         if out:
             print(f"{len(people.doors)} simulated terminals at access points", file=out)
         ticker = people.tick
