@@ -141,8 +141,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     """Run the background worker role."""
     _setup()
+    from linli.core.sqlite import start_checkpointer
     from linli.core.worker import run_forever
 
+    start_checkpointer()
     stop = threading.Event()
     try:
         run_forever(stop, worker_id=f"worker-{os.getpid()}")
@@ -273,8 +275,10 @@ def _broker_url(given: str) -> str:
 def cmd_gateway(args: argparse.Namespace) -> None:
     """Run the MQTT gateway role (shared subscription, store, then acknowledge)."""
     _setup()
+    from linli.core.sqlite import start_checkpointer
     from linli.devices.gateway import Options, run
 
+    start_checkpointer()
     options = Options(
         broker_url=_broker_url(args.broker),
         group=args.group,
