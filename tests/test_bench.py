@@ -466,14 +466,16 @@ def test_access_offline_ratios_and_timing_summaries() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_access_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
-    argv = ["access", "--quick", "--duration", "2", "--db", "sqlite"]
+    argv = ["access", "--quick", "--duration", "2", "--db", "sqlite", "--workers", "1"]
     argv += ["--residents", "60", "--credentials", "30", "--points", "3"]
     done = run_bench(argv, tmp_path)
     assert "target decide qr ≥ 1,000 decisions/s with p99 ≤ 10 ms: " in done.stdout
+    assert "HTTP: `linli serve` (granian, workers: 1); medians of" in done.stdout
     (path,) = tmp_path.glob("access-*.json")
     text = path.read_text()
     result = json.loads(text)
     sqlite = result["databases"]["sqlite"]
+    assert sqlite["server"] == {"name": "granian", "workers": 1}
     assert (
         set(sqlite["cases"]) == set(sqlite["paced"]) == {"noop-direct", "noop", "card", "pin", "qr"}
     )

@@ -3,7 +3,7 @@
 Three parts (issue 5):
 
 - **HTTP**: one real ``linli serve`` process (its default server, granian, 2 workers;
-  ``--server gunicorn`` for gunicorn's sync workers) answers
+  ``--server gunicorn`` for gunicorn's sync workers, ``--workers`` for another count) answers
   ``POST /device/v1/access/decide`` from many terminals, driven by wrk with
   ``bench/access_post.lua`` (each request its own body and its terminal's Authorization, from a
   file), case after case, the order rotating per repetition: ``noop-direct`` (``POST
@@ -485,6 +485,7 @@ def run_database(
         shutil.rmtree(home, ignore_errors=True)
     return {
         "database": label,
+        "server": {"name": args.server or "granian", "workers": args.workers},
         "fixture": {**data, "points": args.points},
         "sample": sample,
         "cases": summarise(runs, logged),
@@ -606,7 +607,9 @@ def render(kind: str, result: dict[str, Any], load: wrk.LoadSettings) -> str:
         f"   {result['fixture']['seeded']}; {result['fixture']['points']} gates, each with "
         f"its own terminal; {result['fixture']['with_card_and_pin']} residents with a card "
         "and a PIN",
-        f"   HTTP: medians of {load.describe()}; POST bodies from bench/access_post.lua",
+        f"   HTTP: `linli serve` ({result['server']['name']}, workers: "
+        f"{result['server']['workers']}); medians of {load.describe()}; POST bodies from "
+        "bench/access_post.lua",
         "   flat out (the capacity; the latency is mostly wrk's own queue of "
         f"{load.connections} requests):",
         _http_table(result, ""),
