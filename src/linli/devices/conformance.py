@@ -134,9 +134,20 @@ class AccessRequests:
         """Judge the ``access_decision`` payloads given to the fresh request, to its resent
         copy and to the stale one (``None``: no answer)."""
         return [
-            _unknown_card(first, self.fresh["msg_id"]),
+            _refused(
+                "access request for an unknown card refused",
+                first,
+                self.fresh["msg_id"],
+                UNKNOWN_CARD_REASONS,
+            ),
             _same_answer(first, again),
-            _stale_answer(stale, self.stale["msg_id"]),
+            _refused(
+                "stale access request not decided",
+                stale,
+                self.stale["msg_id"],
+                frozenset({"stale_request"}),
+                undecided=True,
+            ),
         ]
 
 
@@ -144,19 +155,29 @@ def _decision_said(decision: dict[str, Any]) -> str:
     return f"{decision.get('result')} {decision.get('reason')} (event {decision.get('event_id')})"
 
 
-def _unknown_card(decision: dict[str, Any] | None, msg_id: str) -> Outcome:
-    name = "access request for an unknown card refused"
+def _refused(
+    name: str,
+    decision: dict[str, Any] | None,
+    msg_id: str,
+    reasons: frozenset[str],
+    *,
+    undecided: bool = False,
+) -> Outcome:
+    """Judge an answer that must be ``deny`` for request ``msg_id`` with one of ``reasons``
+    (and, if ``undecided``, no access-log entry)."""
     if decision is None:
         return Outcome(name, False, "no access_decision")
     ok = (
         decision.get("request_msg_id") == msg_id
         and decision.get("result") == "deny"
-        and decision.get("reason") in UNKNOWN_CARD_REASONS
+        and decision.get("reason") in reasons
+        and (decision.get("event_id") is None or not undecided)
     )
+    said = _decision_said(decision)
     if ok:
-        return Outcome(name, True, _decision_said(decision))
-    wanted = "deny " + " | ".join(sorted(UNKNOWN_CARD_REASONS))
-    return Outcome(name, False, f"got {_decision_said(decision)}, expected {wanted}")
+        return Outcome(name, True, said)
+    wanted = "deny " + " | ".join(sorted(reasons)) + (" (event None)" if undecided else "")
+    return Outcome(name, False, f"got {said}, expected {wanted}")
 
 
 def _same_answer(first: dict[str, Any] | None, again: dict[str, Any] | None) -> Outcome:
@@ -167,22 +188,6 @@ def _same_answer(first: dict[str, Any] | None, again: dict[str, Any] | None) -> 
     ok = all(first.get(k) == again.get(k) for k in keys)
     said = _decision_said(again)
     return Outcome(name, ok, said if ok else f"got {said}, expected {_decision_said(first)}")
-
-
-def _stale_answer(decision: dict[str, Any] | None, msg_id: str) -> Outcome:
-    name = "stale access request not decided"
-    if decision is None:
-        return Outcome(name, False, "no access_decision")
-    ok = (
-        decision.get("request_msg_id") == msg_id
-        and decision.get("result") == "deny"
-        and decision.get("reason") == "stale_request"
-        and decision.get("event_id") is None
-    )
-    said = _decision_said(decision)
-    return Outcome(
-        name, ok, said if ok else f"got {said}, expected deny stale_request (event None)"
-    )
 
 
 # The round trip through the platform's database, when reachable ---------------------------
