@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 import threading
 import time
@@ -128,6 +129,38 @@ def test_a_packet_beyond_the_limit_is_refused() -> None:
     decoder = mqtt5.Decoder(max_packet=100)
     with pytest.raises(mqtt5.ProtocolError, match="exceeds"):
         list(decoder.feed(mqtt5.encode_publish("t", b"x" * 200)))
+
+
+def test_messages_leave_in_publish_order_when_two_threads_pump() -> None:
+    """The publisher and the reader (freeing room with a PUBACK) both send waiting messages:
+    a second thread must not send a later message while the first is still sending its."""
+    client = mqtt5.Client("order")
+    client.session = mqtt5.Session(
+        present=False, receive_maximum=10, keepalive=30, client_id="order", properties={}
+    )
+    client._sock = socket.socket()  # "connected": what is sent is captured below
+    sent: list[bytes] = []
+    sending = threading.Event()
+    release = threading.Event()
+
+    def send(data: bytes) -> None:
+        if not sending.is_set():
+            sending.set()  # the first send is slow (this thread lost the CPU, say)
+            release.wait(5)
+        sent.append(data)
+
+    client._send = send  # type: ignore[method-assign]
+    try:
+        first = threading.Thread(target=client.publish, args=("a/1", "m0"))
+        first.start()
+        assert sending.wait(5)
+        client.publish("a/2", "m1")  # meanwhile, on another thread
+        release.set()
+        first.join(5)
+        assert [d[-2:] for d in sent] == [b"m0", b"m1"]
+        assert client.unacknowledged == 2 and not client._pumping
+    finally:
+        client._sock.close()
 
 
 # Against a real broker -----------------------------------------------------------------

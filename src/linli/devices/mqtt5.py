@@ -436,6 +436,7 @@ class Client:
         self._waiting: collections.deque[tuple[str, bytes, Sequence[tuple[int, Any]]]] = (
             collections.deque()
         )
+        self._pumping = False  # a thread is sending waiting messages (one at a time, in order)
         self._acks: dict[int, threading.Event] = {}
         self._subacks: dict[int, list[int]] = {}  # SUBACK / UNSUBACK reason codes by id
         self._requests: set[int] = set()  # packet ids of SUBSCRIBE / UNSUBSCRIBE in flight
@@ -627,20 +628,38 @@ class Client:
         self._pump()
 
     def _pump(self) -> None:
-        """Send waiting QoS 1 messages while the broker's Receive Maximum allows."""
-        while True:
-            with self._state:
-                limit = self.session.receive_maximum if self.session else 0
-                if not self._waiting or len(self._inflight) >= limit or self._sock is None:
-                    return
-                topic, data, props = self._waiting.popleft()
-                packet_id = self._take_id_locked()
-                encoded = encode_publish(topic, data, qos=1, packet_id=packet_id, properties=props)
-                self._inflight[packet_id] = encoded
-            try:
+        """Send waiting QoS 1 messages while the broker's Receive Maximum allows.
+
+        One thread sends at a time, so messages leave in the order they were published: the
+        publisher and the reader (freeing room with each PUBACK) both call this, and two of
+        them taking a message each could otherwise send the later one first. A caller that
+        finds another thread pumping returns at once; that thread looks for room and waiting
+        messages again before it stops, under the same lock.
+        """
+        with self._state:
+            if self._pumping:
+                return
+            self._pumping = True
+        try:
+            while True:
+                with self._state:
+                    limit = self.session.receive_maximum if self.session else 0
+                    if not self._waiting or len(self._inflight) >= limit or self._sock is None:
+                        self._pumping = False
+                        return
+                    topic, data, props = self._waiting.popleft()
+                    packet_id = self._take_id_locked()
+                    encoded = encode_publish(
+                        topic, data, qos=1, packet_id=packet_id, properties=props
+                    )
+                    self._inflight[packet_id] = encoded
                 self._send(encoded)
-            except ConnectionLost:
-                return  # kept in flight: resent on the next connection
+        except BaseException as exc:  # the flag is still ours: it is only cleared above
+            with self._state:
+                self._pumping = False
+            if not isinstance(exc, ConnectionLost):
+                raise
+            # A message whose send failed stays in flight: resent on the next connection.
 
     def _resend(self) -> None:
         """Resend unacknowledged messages (DUP set) after connecting, then the waiting ones."""
