@@ -100,6 +100,31 @@ def test_a_long_log_is_checkpointed_in_the_writers_turn_and_starts_over(
     assert _log_frames(path) <= 3
 
 
+def test_the_turn_also_keeps_out_this_processs_own_writers(
+    tmp_path: Path, monkeypatch: Any, turns: None
+) -> None:
+    """A writer thread of the same process holding its turn holds the checkpoint up too
+    (the lock is per open file, so the checkpointer opens its own)."""
+    path = tmp_path / "linli.sqlite3"
+    monkeypatch.setattr(sqlite, "database_file", lambda: path)
+    db = _database(path)
+    _write(db, 120)
+    held = threading.Event()
+
+    def writer() -> None:
+        with sqlite.writer_turn():
+            held.set()
+            time.sleep(0.6)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert held.wait(5)
+    started = time.monotonic()
+    sqlite.Checkpointer(path, restart_frames=100).checkpoint()
+    assert time.monotonic() - started > 0.3
+    thread.join()
+
+
 def test_under_steady_writes_the_thread_keeps_the_log_short(
     tmp_path: Path, monkeypatch: Any, turns: None
 ) -> None:

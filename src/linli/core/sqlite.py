@@ -61,17 +61,20 @@ def writer_turn() -> Iterator[None]:
         # begin IMMEDIATE): waiting here for another writer could deadlock with it.
         yield
         return
-    with _turn(path):
-        yield
-
-
-@contextlib.contextmanager
-def _turn(path: Path) -> Iterator[None]:
     key = str(path)
     fd = _writer_files.get(key)
     if fd is None:
-        fd = os.open(f"{key}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        _writer_files[key] = fd
+        fd = _writer_files[key] = _lock_file(path)
+    with _turn(fd):
+        yield
+
+
+def _lock_file(path: Path) -> int:
+    return os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+
+@contextlib.contextmanager
+def _turn(fd: int) -> Iterator[None]:
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         yield
@@ -133,8 +136,17 @@ class Checkpointer(threading.Thread):
             busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
             if frames >= self.restart_frames:
-                with _turn(self.path):
-                    busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                # Its own open lock file: the lock is held per open file, and the
+                # process's writers share theirs (a turn taken through it would neither
+                # keep them out nor stay taken when they finish theirs).
+                fd = _lock_file(self.path)
+                try:
+                    with _turn(fd):
+                        busy, frames, copied = db.execute(
+                            "PRAGMA wal_checkpoint(PASSIVE)"
+                        ).fetchone()
+                finally:
+                    os.close(fd)
                 self.restarts += 1
             return int(busy), int(frames), int(copied)
         finally:
