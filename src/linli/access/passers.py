@@ -19,6 +19,7 @@ import datetime as dt
 import itertools
 import json
 import random
+import secrets
 from typing import Any, Protocol
 
 from linli.access import actions, keys, terminal
@@ -85,6 +86,9 @@ class MqttDoors:
     def __init__(self, link: MqttLink, timeout: float = 10.0) -> None:
         self.link = link
         self.timeout = timeout
+        # Message ids new in every run: a request id the platform has seen is answered
+        # with its first answer (a resend), not decided again.
+        self._run = secrets.token_hex(4)
         self._numbers = itertools.count(1)
 
     def keys(self, code: str, community_id: int) -> dict[str, Any] | str:
@@ -92,7 +96,7 @@ class MqttDoors:
 
     def decide(self, code: str, body: dict[str, Any]) -> dict[str, Any] | str:
         message = {
-            "msg_id": f"{code}:door-{next(self._numbers)}",
+            "msg_id": f"door-{self._run}-{next(self._numbers)}",
             "device_id": code,
             "ts": now_ms(),
             "type": "access_request",
