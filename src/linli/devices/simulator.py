@@ -627,7 +627,8 @@ class MqttLink:
         self.clients: dict[str, MqttDevice] = {}
         self.commands: queue.Queue[tuple[VirtualDevice, dict[str, Any]]] = queue.Queue()
         self._decided = threading.Condition()
-        self._decisions: dict[str, dict[str, Any]] = {}  # by request msg_id
+        # Answers to requests being waited for, by request msg_id (a late one is dropped).
+        self._decisions: dict[str, dict[str, Any] | None] = {}
 
     def start(self, devices: list[VirtualDevice]) -> list[VirtualDevice]:
         """Connect every device; those the broker refuses are counted and left out."""
@@ -667,8 +668,10 @@ class MqttLink:
             self.commands.put((device, doc))
         elif kind == "access_decision" and isinstance(doc.get("payload"), dict):
             with self._decided:
-                self._decisions[str(doc["payload"].get("request_msg_id"))] = doc["payload"]
-                self._decided.notify_all()
+                msg_id = str(doc["payload"].get("request_msg_id"))
+                if msg_id in self._decisions:
+                    self._decisions[msg_id] = doc["payload"]
+                    self._decided.notify_all()
 
     def ask(
         self, device_id: str, message: dict[str, Any], timeout: float = 10.0
@@ -679,11 +682,13 @@ class MqttLink:
         if client is None:
             return None
         msg_id = message["msg_id"]
+        with self._decided:
+            self._decisions[msg_id] = None
         client.publish(message["type"], json.dumps(message, ensure_ascii=False).encode())
         self.stats.add(sent=1)
         with self._decided:
-            self._decided.wait_for(lambda: msg_id in self._decisions, timeout)
-            return self._decisions.pop(msg_id, None)
+            self._decided.wait_for(lambda: self._decisions[msg_id] is not None, timeout)
+            return self._decisions.pop(msg_id)
 
     def send(self, device: VirtualDevice, messages: list[dict[str, Any]]) -> None:
         """Publish each message on its type's topic at QoS 1, asking for an ack."""
