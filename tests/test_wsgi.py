@@ -206,6 +206,20 @@ def test_the_direct_decisions_refusals(gate: dict[str, Any], serve: Any, monkeyp
     assert (status, answer["code"]) == (400, "validation_error")
 
 
+def test_the_direct_decision_speaks_the_language_the_view_would(
+    gate: dict[str, Any], serve: Any, monkeypatch: Any
+) -> None:
+    """A terminal's language cookie is honoured as the device middleware honours it."""
+    _without_django(monkeypatch)
+    bad = "Bearer reader-1:wrong"
+    _s, _h, answer = _decide(serve, bad, {"method": "card"}, Cookie="django_language=en")
+    assert answer["message"] == "Wrong device ID or secret."
+    _s, _h, answer = _decide(serve, bad, {"method": "card"}, Cookie="django_language=xx; a=b")
+    assert answer["message"] == "设备编号或密钥错误。"
+    _s, _h, answer = _decide(serve, bad, {"method": "card"})
+    assert answer["message"] == "设备编号或密钥错误。"
+
+
 def test_what_the_direct_decision_declines_goes_to_the_view(
     gate: dict[str, Any], serve: Any
 ) -> None:

@@ -115,6 +115,16 @@ class LinliErrorMiddleware:
         )
 
 
+def chosen_language(cookies: Mapping[str, str]) -> str:
+    """The language chosen with the language cookie, else the default (zh-hans)."""
+    chosen = cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    try:
+        language = translation.get_supported_language_variant(chosen) if chosen else None
+    except LookupError:
+        language = None
+    return language or settings.LANGUAGE_CODE
+
+
 class LanguageMiddleware(LocaleMiddleware):
     """Chinese first: pages use the language the user chose (cookie) or zh-hans.
 
@@ -128,10 +138,5 @@ class LanguageMiddleware(LocaleMiddleware):
         if request.path.startswith("/api/"):
             super().process_request(request)
             return
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        try:
-            language = translation.get_supported_language_variant(chosen) if chosen else None
-        except LookupError:
-            language = None
-        translation.activate(language or settings.LANGUAGE_CODE)
+        translation.activate(chosen_language(request.COOKIES))
         request.LANGUAGE_CODE = translation.get_language()

@@ -11,7 +11,8 @@ A few device endpoints on the hot path of a door are **direct** (:data:`Direct`)
 function of the WSGI environ that answers JSON, run here without Django's request and
 response objects, URL resolver and middleware chain. Those cost as much CPU as the access
 decision itself. What the device middleware does is done here too, the same way: request
-id (echoed and logged), client IP for audit, the default language, the HTTPS policy's
+id (echoed and logged), client IP for audit, the language (the language cookie, else the
+default), the HTTPS policy's
 headers, and Django's request signals before and after (the database connections'
 checks). A direct endpoint may decline a request (return ``None`` before reading the body:
 another method, a signed request), and Django's handler then serves it through the same
@@ -31,12 +32,13 @@ from typing import Any
 from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from linli.core import context
-from linli.core.middleware import client_ip_of, log_request, request_id_of
+from linli.core.middleware import chosen_language, client_ip_of, log_request, request_id_of
 
 log = logging.getLogger("linli.request")
 
@@ -105,7 +107,11 @@ def serve_direct(
     started = time.perf_counter()
     request_id = request_id_of(environ.get("HTTP_X_REQUEST_ID", ""))
     token = context.bind(context.RequestContext(request_id, client_ip_of(environ)))
-    translation.activate(settings.LANGUAGE_CODE)
+    # The language as the device middleware chooses it: the language cookie, or the default.
+    cookie = environ.get("HTTP_COOKIE")
+    translation.activate(
+        chosen_language(parse_cookie(cookie)) if cookie else settings.LANGUAGE_CODE
+    )
     # Django's per-request signals: the database connections' age and health checks.
     signals.request_started.send(sender=Application, environ=environ)
     try:
