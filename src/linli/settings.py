@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "linli.people",
     "linli.devices",
     "linli.access",
+    "linli.biometrics",
     "linli.console",
     "ninja",
 ]

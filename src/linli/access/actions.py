@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -40,7 +41,7 @@ _TRANSITIONS = {
 }
 
 
-def _check_person(actor: Actor, person: Person, community_id: int, perm: str) -> None:
+def check_person(actor: Actor, person: Person, community_id: int, perm: str) -> None:
     actor.require(perm, community_id)
     if not person.memberships.filter(community_id=community_id).exists():
         raise errors.NotFound()
@@ -77,7 +78,7 @@ def do_record_consent(
     guardian_name: str = "",
 ) -> Consent:
     """Record a person's consent to one biometric (for under-14s, with the guardian)."""
-    _check_person(actor, person, community_id, "credential.manage")
+    check_person(actor, person, community_id, "credential.manage")
     details: dict[str, list[str]] = {}
     if modality not in Modality.values:
         details["modality"] = [_("未知的生物特征类型。")]
@@ -128,7 +129,7 @@ def _is_minor(person: Person) -> bool:
 
 def do_revoke_consent(actor: Actor, consent: Consent) -> Consent:
     """Withdraw a consent; the person's credentials of that modality are revoked with it."""
-    _check_person(actor, consent.person, consent.community_id, "credential.manage")
+    check_person(actor, consent.person, consent.community_id, "credential.manage")
     if consent.revoked_at is not None:
         return consent
     now = timezone.now()
@@ -139,6 +140,9 @@ def do_revoke_consent(actor: Actor, consent: Consent) -> Consent:
             status=CredentialStatus.REVOKED
         )
         count = revoked.update(status=CredentialStatus.REVOKED, status_reason="consent_revoked")
+        _templates().forget(
+            consent.community_id, [consent.person_id], consent.modality, "consent_revoked"
+        )
         audit.record(
             actor,
             "access.consent.revoke",
@@ -163,7 +167,7 @@ def do_issue_credential(
 
     ``value`` is a card's UID, or a chosen PIN (4–8 digits; empty: one is generated).
     """
-    _check_person(actor, person, community_id, "credential.manage")
+    check_person(actor, person, community_id, "credential.manage")
     if kind not in CredentialKind.values:
         raise errors.ValidationFailed(details={"kind": [_("未知的凭证类型。")]})
     if valid_from and valid_until and valid_until <= valid_from:
@@ -256,6 +260,13 @@ def do_set_credential_status(
         credential.status = after
         credential.status_reason = reason[:100]
         credential.save(update_fields=["status", "status_reason", "changed_at"])
+        if credential.kind in BIOMETRIC_KINDS and credential.person_id is not None:
+            if after == CredentialStatus.REVOKED:  # a revoked template is deleted
+                _templates().forget(
+                    credential.community_id, [credential.person_id], credential.kind, "revoked"
+                )
+            else:  # galleries hold active credentials only
+                _templates().bump(credential.community_id, credential.kind)
         sync.touch(
             credential.community_id,
             people=[credential.person_id] if credential.person_id else [],
@@ -297,9 +308,18 @@ def revoke_all(person_id: int, community_id: int, reason: str) -> int:
         .exclude(status=CredentialStatus.REVOKED)
         .update(status=CredentialStatus.REVOKED, status_reason=reason, changed_at=timezone.now())
     )
+    _templates().forget(community_id, [person_id], None, reason)
     if count:
         sync.touch(community_id, people=[person_id])
     return count
+
+
+def _templates() -> Any:
+    """The biometrics app's template writers (it builds on this app, so it is imported
+    when needed)."""
+    from linli.biometrics import templates
+
+    return templates
 
 
 def show_pass(person_id: int, community_id: int, *, scope: passes.Scope = passes.ALL_SCOPES) -> str:

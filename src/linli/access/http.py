@@ -73,7 +73,7 @@ def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _terminal(request: HttpRequest, body: bytes) -> Device:
+def terminal_of(request: HttpRequest, body: bytes) -> Device:
     """The requesting terminal: a token checked against the cached device, or a signature
     (checked in full, with its nonce, by the device API)."""
     header = request.headers.get("Authorization", "")
@@ -93,7 +93,7 @@ def _token_terminal(header: str) -> Device:
     return device
 
 
-def _point_of(device: Device, code: str) -> AccessPoint:
+def point_of(device: Device, code: str) -> AccessPoint:
     point = find_point(device, code)
     if point == POINT_REQUIRED:
         raise DeviceRefused(400, "point_required", _("终端关联多个通行点，请指明通行点。"))
@@ -111,7 +111,7 @@ def decide_view(request: HttpRequest) -> HttpResponse:
     """Decide one access attempt for a terminal."""
     body = request.body
     _check_size(len(body))
-    return _json(_decided(_terminal(request, body), body))
+    return _json(_decided(terminal_of(request, body), body))
 
 
 def _check_size(length: int) -> None:
@@ -121,7 +121,7 @@ def _check_size(length: int) -> None:
 
 def _decided(device: Device, body: bytes) -> dict[str, Any]:
     asked = _parse(DecideRequest, body)
-    point = _point_of(device, asked.point)
+    point = point_of(device, asked.point)
     return decide(point, Presented.asked(asked), device_id=device.pk).as_dict()
 
 

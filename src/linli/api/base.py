@@ -169,6 +169,7 @@ def build_api() -> NinjaAPI:
         )
 
     from linli.access.api import router as access_router
+    from linli.biometrics.api import router as biometrics_router
     from linli.core.api import router as core_router
     from linli.devices.api import router as devices_router
     from linli.people.api import router as people_router
@@ -179,6 +180,7 @@ def build_api() -> NinjaAPI:
     api.add_router("/", people_router)
     api.add_router("/", devices_router)
     api.add_router("/", access_router)
+    api.add_router("/", biometrics_router)
     return api
 
 

@@ -1,0 +1,107 @@
+"""REST API of biometrics: enrol a face, a person's biometric status, delete a template.
+
+No endpoint returns a template or an embedding; the status says only whether one exists,
+when it was made, from how many samples and how good they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import File, Router, Schema
+from ninja.files import UploadedFile
+
+from linli.access import queries
+from linli.access.choices import Modality
+from linli.access.models import Consent
+from linli.api.base import ERRORS, actor
+from linli.biometrics import images, templates
+from linli.biometrics.engines import BiometricRefused
+from linli.biometrics.models import Template
+
+router = Router(tags=["biometrics"])
+
+
+class TemplateOut(Schema):
+    """That a template exists, and how it was made (never the template)."""
+
+    modality: str
+    credential_id: int
+    engine: str
+    samples: int
+    quality: dict[str, object]
+    created_at: dt.datetime
+
+
+class BiometricStatusOut(Schema):
+    """A person's biometric status in a community."""
+
+    person_id: int
+    community_id: int
+    face: TemplateOut | None
+    voice: TemplateOut | None
+    face_consent: bool
+    voice_consent: bool
+
+
+def _status(person_id: int, community_id: int) -> dict[str, object]:
+    held = {
+        t.modality: t
+        for t in Template.objects.filter(community_id=community_id, person_id=person_id)
+    }
+    consented = set(
+        Consent.objects.filter(
+            community_id=community_id, person_id=person_id, revoked_at__isnull=True
+        ).values_list("modality", flat=True)
+    )
+    return {
+        "person_id": person_id,
+        "community_id": community_id,
+        "face": held.get(Modality.FACE),
+        "voice": held.get(Modality.VOICE),
+        "face_consent": Modality.FACE in consented,
+        "voice_consent": Modality.VOICE in consented,
+    }
+
+
+@router.get("/people/{person_id}/biometrics", response={200: BiometricStatusOut, **ERRORS})
+def biometric_status(request: HttpRequest, person_id: int, community_id: int) -> object:
+    """Whether a person has face and voice templates and consents (no templates)."""
+    person = queries.get_member(actor(request), person_id, community_id, "credential.view")
+    return _status(person.pk, community_id)
+
+
+@router.post("/people/{person_id}/face", response={201: BiometricStatusOut, **ERRORS})
+def enrol_face(
+    request: HttpRequest,
+    person_id: int,
+    community_id: int,
+    photos: list[UploadedFile] = File(...),  # noqa: B008  (ninja's way to declare files)
+) -> tuple[int, object]:
+    """Enrol a face from 1–5 photos (multipart field ``photos``); each is checked for
+    quality and the answer names the first problem. The photos are not kept."""
+    a = actor(request)
+    person = queries.get_member(a, person_id, community_id, "credential.view")
+    data: list[bytes] = []
+    for index, upload in enumerate(photos):
+        if (upload.size or 0) > images.MAX_BYTES:
+            raise BiometricRefused(
+                "too_large",
+                _("图片过大。"),
+                {"photo": index, "bytes": upload.size, "max_bytes": images.MAX_BYTES},
+            )
+        data.append(upload.read())
+    templates.do_enrol_face(a, person, community_id, data)
+    return 201, _status(person.pk, community_id)
+
+
+@router.delete("/people/{person_id}/face", response={204: None, **ERRORS})
+def delete_face(request: HttpRequest, person_id: int, community_id: int) -> tuple[int, None]:
+    """Delete a person's face template (its credential is revoked with it)."""
+    a = actor(request)
+    person = queries.get_member(a, person_id, community_id, "credential.view")
+    a.require("credential.manage", community_id)
+    templates.forget(community_id, [person.pk], Modality.FACE, "deleted", actor=a)
+    return 204, None

@@ -1,0 +1,12 @@
+"""Biometrics app: templates, galleries, identification at doors, evaluation."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BiometricsConfig(AppConfig):
+    """Django app config of :mod:`linli.biometrics`."""
+
+    name = "linli.biometrics"
+    label = "biometrics"
+    verbose_name = _("生物特征")
