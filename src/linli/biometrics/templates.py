@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from linli.access import actions as access_actions
+from linli.access.actions import check_person, do_issue_credential
 from linli.access.choices import CredentialKind, CredentialStatus, Modality
 from linli.access.models import Consent, Credential
 from linli.biometrics import face as faces
@@ -105,7 +105,7 @@ def do_enrol_face(
 ) -> Template:
     """Enrol (or re-enrol) a person's face from photos; the person's consent must be on
     record. Nothing is stored when any photo is refused."""
-    access_actions.check_person(actor, person, community_id, "credential.manage")
+    check_person(actor, person, community_id, "credential.manage")
     consent = _active_consent(person.pk, community_id, Modality.FACE)
     vector, qualities = face_embedding(photos)
     engine = faces.engine()
@@ -122,6 +122,31 @@ def do_enrol_face(
     )
 
 
+def store_face(
+    actor: Actor,
+    person: Person,
+    community_id: int,
+    vector: Vector,
+    quality: dict[str, object],
+    samples: int,
+) -> Template:
+    """Store a face embedding made by :func:`face_embedding` (perhaps in another process:
+    batch enrolment); the consent is checked here, at the time of storing."""
+    check_person(actor, person, community_id, "credential.manage")
+    consent = _active_consent(person.pk, community_id, Modality.FACE)
+    return _store(
+        actor,
+        person,
+        community_id,
+        consent,
+        Modality.FACE,
+        faces.engine().name,
+        vector,
+        quality,
+        samples,
+    )
+
+
 def store_voice(
     actor: Actor,
     person: Person,
@@ -132,7 +157,7 @@ def store_voice(
     samples: int,
 ) -> Template:
     """Store a voice template made by the voice engine (consent checked here)."""
-    access_actions.check_person(actor, person, community_id, "credential.manage")
+    check_person(actor, person, community_id, "credential.manage")
     consent = _active_consent(person.pk, community_id, Modality.VOICE)
     return _store(
         actor, person, community_id, consent, Modality.VOICE, engine_name, vector, quality, samples
@@ -162,9 +187,7 @@ def _store(
     kind = CredentialKind.FACE if modality == Modality.FACE else CredentialKind.VOICE
     with transaction.atomic():
         replaced = _delete(community_id, [person.pk], modality, reason="replaced")
-        credential, _shown = access_actions.do_issue_credential(
-            actor, person, community_id, kind=kind
-        )
+        credential, _shown = do_issue_credential(actor, person, community_id, kind=kind)
         template = Template.objects.create(
             community_id=community_id,
             person=person,
