@@ -63,7 +63,7 @@ def demo(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     """Install and run the whole test suite: lint, types, SQLite, then PostgreSQL if set."""
-    ensure_venv("dev")
+    ensure_venv("dev,voice")
     env = dict(os.environ)
     env.pop("LINLI_DATABASE_URL", None)
     steps: list[tuple[str, list[str | Path], dict[str, str]]] = [
