@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from linli.api.base import api
-from linli.biometrics.doors import face_view
+from linli.biometrics import doors
 from linli.console.views import passes
 from linli.core import views as core_views
 
@@ -13,7 +13,10 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("device/v1/access/", include("linli.access.urls")),
-    path("device/v1/access/face", face_view, name="device_face"),
+    path("device/v1/access/face", doors.face_view, name="device_face"),
+    path("device/v1/access/face/challenge", doors.challenge_view, name="device_face_challenge"),
+    path("device/v1/access/face/live", doors.face_live_view, name="device_face_live"),
+    path("device/v1/access/voice", doors.voice_view, name="device_voice"),
     path("device/v1/", include("linli.devices.urls")),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),

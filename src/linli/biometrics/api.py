@@ -10,14 +10,14 @@ import datetime as dt
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import File, Router, Schema
+from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
 from linli.access import queries
 from linli.access.choices import Modality
 from linli.access.models import Consent
 from linli.api.base import ERRORS, actor
-from linli.biometrics import images, templates
+from linli.biometrics import identity, images, liveness, templates
 from linli.biometrics.engines import BiometricRefused
 from linli.biometrics.models import Template
 
@@ -105,3 +105,87 @@ def delete_face(request: HttpRequest, person_id: int, community_id: int) -> tupl
     a.require("credential.manage", community_id)
     templates.forget(community_id, [person.pk], Modality.FACE, "deleted", actor=a)
     return 204, None
+
+
+# Liveness challenges and 实人认证 ------------------------------------------------------
+
+
+class ChallengeOut(Schema):
+    """Head turns to ask for, in order, and the token to send back with the frames."""
+
+    steps: list[str]
+    expires_at: int
+    token: str
+
+
+@router.post("/biometrics/challenges", response={201: ChallengeOut, **ERRORS})
+def new_challenge(request: HttpRequest) -> tuple[int, object]:
+    """A liveness challenge for a camera capture (the resident app, the front desk)."""
+    actor(request)  # signed in
+    return 201, liveness.issue().as_dict()
+
+
+class IdentityCheckOut(Schema):
+    """A real-person authentication's result (the ID number masked)."""
+
+    id: int
+    community_id: int
+    person_id: int | None
+    name: str
+    id_number_masked: str
+    provider: str
+    reference: str
+    passed: bool
+    reason: str
+    distance: float | None
+    liveness: dict[str, object]
+    checked_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+@router.post("/identity-checks", response={201: IdentityCheckOut, **ERRORS})
+def check_identity(
+    request: HttpRequest,
+    community_id: int = Form(...),
+    name: str = Form(...),
+    id_number: str = Form(...),
+    challenge: str = Form(...),
+    frames: list[UploadedFile] = File(...),  # noqa: B008
+    reference: UploadedFile | None = File(None),  # noqa: B008
+) -> tuple[int, object]:
+    """实人认证: name + ID number + a reference portrait (optional: else the enrolled face)
+    + live frames following the challenge → a recorded result with its reason."""
+    a = actor(request)
+    uploads = [*frames, *([reference] if reference is not None else [])]
+    for index, upload in enumerate(uploads):
+        if (upload.size or 0) > images.MAX_BYTES:
+            raise BiometricRefused(
+                "too_large", _("图片过大。"), {"file": index, "max_bytes": images.MAX_BYTES}
+            )
+    attempt = identity.Attempt(
+        community_id=community_id,
+        name=name,
+        id_number=id_number,
+        challenge=challenge,
+        frames=[f.read() for f in frames],
+        reference_photo=reference.read() if reference is not None else None,
+    )
+    return 201, identity.do_check_identity(a, attempt)
+
+
+# Voiceprints ---------------------------------------------------------------------------
+
+
+@router.post("/people/{person_id}/voice", response={201: BiometricStatusOut, **ERRORS})
+def enrol_voice(
+    request: HttpRequest,
+    person_id: int,
+    community_id: int,
+    utterances: list[UploadedFile] = File(...),  # noqa: B008
+) -> tuple[int, object]:
+    """Enrol a voiceprint from 3–10 recordings (multipart field ``utterances``)."""
+    a = actor(request)
+    person = queries.get_member(a, person_id, community_id, "credential.view")
+    data = [u.read() for u in utterances]
+    templates.do_enrol_voice(a, person, community_id, data)
+    return 201, _status(person.pk, community_id)

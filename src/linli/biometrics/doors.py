@@ -25,10 +25,11 @@ from linli.access.choices import CredentialKind, Modality
 from linli.access.decisions import Decision, Presented, decide
 from linli.access.http import point_of, terminal_of
 from linli.access.models import AccessPoint
-from linli.biometrics import face, images
-from linli.biometrics.engines import BiometricRefused
+from linli.biometrics import face, images, liveness
+from linli.biometrics.engines import BiometricRefused, Vector
 from linli.biometrics.gallery import galleries
 from linli.biometrics.search import Match, search
+from linli.core import errors
 from linli.devices.http import DeviceRefused, refusing
 
 
@@ -46,10 +47,24 @@ def identify(community_id: int, data: bytes) -> tuple[Match, face.Quality]:
     decoded = images.decode(data)
     engine = face.engine()
     found, quality = face.assess(decoded.pixels, engine.detect(decoded.pixels), face.DOOR)
-    probe = engine.embed(decoded.pixels, found)
+    return search_face(community_id, engine.embed(decoded.pixels, found)), quality
+
+
+def search_face(community_id: int, probe: Vector) -> Match:
+    """Search the community's face gallery for an embedding (open set)."""
+    engine = face.engine()
     gallery = galleries.current(community_id, Modality.FACE, engine.name, engine.metric)
-    match = search(gallery, probe, threshold=face.DOOR_THRESHOLD, margin=face.DOOR_MARGIN)
-    return match, quality
+    return search(gallery, probe, threshold=face.DOOR_THRESHOLD, margin=face.DOOR_MARGIN)
+
+
+def _decided(
+    point: AccessPoint, match: Match, *, method: str, device_id: int | None, direction: str
+) -> Decision:
+    score = None if match.distance is None else round(max(0.0, 1.0 - match.distance), 4)
+    presented = Presented(
+        method=method, credential_id=match.credential_id, score=score, direction=direction
+    )
+    return decide(point, presented, device_id=device_id)
 
 
 def decide_face(
@@ -57,14 +72,36 @@ def decide_face(
 ) -> FaceDecision:
     """Identify the face in ``data`` and decide the attempt at ``point`` (logged)."""
     match, quality = identify(point.community_id, data)
-    score = None if match.distance is None else round(max(0.0, 1.0 - match.distance), 4)
-    presented = Presented(
-        method=CredentialKind.FACE,
-        credential_id=match.credential_id,
-        score=score,
-        direction=direction,
+    decision = _decided(
+        point, match, method=CredentialKind.FACE, device_id=device_id, direction=direction
     )
-    return FaceDecision(decide(point, presented, device_id=device_id), match, quality)
+    return FaceDecision(decision, match, quality)
+
+
+def _body(request: HttpRequest, limit: int) -> bytes:
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if not length.isdigit():
+        raise DeviceRefused(411, "length_required", _("请求须给出内容长度。"))
+    if int(length) > limit:
+        raise DeviceRefused(
+            413, "too_large", _("请求体过大。"), {"bytes": int(length), "max_bytes": limit}
+        )
+    return request.read(int(length))
+
+
+def _direction(request: HttpRequest) -> str:
+    direction = request.GET.get("direction", "")
+    if direction not in ("", "in", "out"):
+        raise DeviceRefused(
+            400, "validation_error", _("请求格式错误。"), {"direction": [direction[:10]]}
+        )
+    return direction
+
+
+def _answer(decision: Decision, match: Match) -> JsonResponse:
+    answer = decision.as_dict()
+    answer["distance"] = None if match.distance is None else round(match.distance, 4)
+    return JsonResponse(answer, json_dumps_params={"ensure_ascii": False})
 
 
 @csrf_exempt
@@ -72,27 +109,94 @@ def decide_face(
 @refusing
 def face_view(request: HttpRequest) -> HttpResponse:
     """Decide a face presented at a door terminal."""
-    length = request.META.get("CONTENT_LENGTH") or ""
-    if not length.isdigit():
-        raise DeviceRefused(411, "length_required", _("请求须给出内容长度。"))
-    if int(length) > images.MAX_BYTES:
-        raise DeviceRefused(
-            413, "too_large", _("图片过大。"), {"bytes": int(length), "max_bytes": images.MAX_BYTES}
-        )
-    body = request.read(int(length))
+    body = _body(request, images.MAX_BYTES)
     device = terminal_of(request, body)
-    direction = request.GET.get("direction", "")
-    if direction not in ("", "in", "out"):
-        raise DeviceRefused(
-            400, "validation_error", _("请求格式错误。"), {"direction": [direction[:10]]}
-        )
+    direction = _direction(request)
     point = point_of(device, request.GET.get("point", ""))
     try:
         decided = decide_face(point, body, device_id=device.pk, direction=direction)
     except BiometricRefused as refused:
         raise DeviceRefused(422, refused.code, str(refused.message), refused.details) from None
-    answer = decided.decision.as_dict()
-    answer["distance"] = (
-        None if decided.match.distance is None else round(decided.match.distance, 4)
+    return _answer(decided.decision, decided.match)
+
+
+@csrf_exempt
+@require_POST
+@refusing
+def challenge_view(request: HttpRequest) -> HttpResponse:
+    """A liveness challenge for a terminal to show (head turns, in order)."""
+    terminal_of(request, _body(request, 4096))
+    return JsonResponse(liveness.issue().as_dict())
+
+
+@csrf_exempt
+@require_POST
+@refusing
+def face_live_view(request: HttpRequest) -> HttpResponse:
+    """Decide a face with liveness: multipart ``frames`` (3–20 JPEG or PNG frames, the
+    person following the challenge given as ``challenge``); a sequence that fails the
+    challenge is answered 422 ``not_live`` with what was measured, and is not an access
+    attempt; one that passes is decided on its frontal frame."""
+    device = terminal_of(request, b"")  # multipart bodies authenticate by token
+    direction = _direction(request)
+    point = point_of(device, request.GET.get("point", ""))
+    frames = request.FILES.getlist("frames")
+    if any((f.size or 0) > images.MAX_BYTES for f in frames):
+        raise DeviceRefused(413, "too_large", _("图片过大。"), {"max_bytes": images.MAX_BYTES})
+    try:
+        challenge = liveness.read(request.POST.get("challenge", ""))
+        result = liveness.check([f.read() for f in frames], challenge.steps)
+        liveness.use(challenge)
+    except BiometricRefused as refused:
+        raise DeviceRefused(422, refused.code, str(refused.message), refused.details) from None
+    if not result.passed or result.frontal is None:
+        raise DeviceRefused(422, "not_live", _("未通过活体检测。"), result.as_dict())
+    match = search_face(point.community_id, result.frontal)
+    decision = _decided(
+        point, match, method=CredentialKind.FACE, device_id=device.pk, direction=direction
     )
-    return JsonResponse(answer, json_dumps_params={"ensure_ascii": False})
+    return _answer(decision, match)
+
+
+@csrf_exempt
+@require_POST
+@refusing
+def voice_view(request: HttpRequest) -> HttpResponse:
+    """Decide a voice at a voice terminal: the body is the recording (WAV, FLAC or OGG) of
+    the person reading the terminal's prompt; ``person`` names who they claim to be (as
+    the terminal learnt it: a room's call button, a card). Accepted when the recording is
+    within the voice threshold of that person's voiceprint."""
+    from linli.biometrics import templates
+
+    body = _body(request, 10 * 1024 * 1024)
+    device = terminal_of(request, body)
+    direction = _direction(request)
+    point = point_of(device, request.GET.get("point", ""))
+    claimed = request.GET.get("person", "")
+    if not claimed.isdigit():
+        raise DeviceRefused(
+            400, "validation_error", _("请求格式错误。"), {"person": [claimed[:20]]}
+        )
+    try:
+        engine = templates.voice_engine()
+        from linli.biometrics import voice
+
+        gallery = galleries.current(point.community_id, Modality.VOICE, engine.name, engine.metric)
+        rows = gallery.matrix[gallery.persons == int(claimed)]
+        credentials = gallery.credentials[gallery.persons == int(claimed)]
+        probe = voice.embed_upload(body, voice=engine)
+    except BiometricRefused as refused:
+        raise DeviceRefused(422, refused.code, str(refused.message), refused.details) from None
+    except errors.LinliError as missing:
+        raise DeviceRefused(501, missing.code, str(missing.message)) from None
+    match = Match(None, None, None, None)
+    if len(rows):
+        distance = float(1.0 - rows[0] @ probe)
+        if distance <= voice.VOICE_THRESHOLD:
+            match = Match(int(claimed), int(credentials[0]), distance, None)
+        else:
+            match = Match(None, None, distance, None)
+    decision = _decided(
+        point, match, method=CredentialKind.VOICE, device_id=device.pk, direction=direction
+    )
+    return _answer(decision, match)

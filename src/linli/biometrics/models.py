@@ -69,3 +69,59 @@ class GalleryVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.modality} gallery of {self.community_id} at {self.number}"
+
+
+class ChallengeUse(models.Model):
+    """A liveness challenge that was answered (each is answered once); rows past their
+    expiry are purged."""
+
+    nonce = models.CharField(max_length=32, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"challenge {self.nonce}"
+
+
+class IdentityCheck(models.Model):
+    """One real-person authentication (实人认证): name and ID number, a reference portrait,
+    a live capture with liveness, the face comparison, and its result. The ID number is
+    sealed; only its keyed hash and a masked copy are kept in clear."""
+
+    scope_field = "community_id"
+    sealed_fields = {"id_number_sealed": "person.id_number"}
+
+    community = models.ForeignKey(
+        _COMMUNITY, verbose_name=_("社区"), on_delete=models.CASCADE, related_name="+"
+    )
+    person = models.ForeignKey(
+        "people.Person",
+        verbose_name=_("人员"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    name = models.CharField(_("姓名"), max_length=100)
+    id_number_sealed = models.TextField()
+    id_number_hash = models.CharField(max_length=64, db_index=True)
+    id_number_masked = models.CharField(_("证件号码"), max_length=40)
+    provider = models.CharField(_("认证服务"), max_length=40)
+    reference = models.CharField(_("比对照片来源"), max_length=20)
+    passed = models.BooleanField(_("通过"), default=False)
+    reason = models.CharField(_("结果说明"), max_length=40)
+    liveness = models.JSONField(_("活体检测"), default=dict, blank=True)
+    distance = models.FloatField(_("比对距离"), null=True, blank=True)
+    checked_by = models.CharField(_("发起人"), max_length=100)
+    checked_at = models.DateTimeField(_("认证时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("有效期至"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("实人认证")
+        verbose_name_plural = _("实人认证")
+        ordering = ["-checked_at"]
+
+    def __str__(self) -> str:
+        return f"identity check {self.pk} ({self.reason})"

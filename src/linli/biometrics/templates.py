@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from django.db import transaction
@@ -145,6 +146,29 @@ def store_face(
         quality,
         samples,
     )
+
+
+def do_enrol_voice(
+    actor: Actor, person: Person, community_id: int, utterances: Sequence[bytes]
+) -> Template:
+    """Enrol (or re-enrol) a person's voiceprint from 3–10 recordings (the voice extra
+    must be installed); the consent is checked before any audio is processed."""
+    check_person(actor, person, community_id, "credential.manage")
+    _active_consent(person.pk, community_id, Modality.VOICE)
+    engine = voice_engine()
+    from linli.biometrics import voice
+
+    vector = voice.enrol(list(utterances), voice=engine)
+    return store_voice(actor, person, community_id, engine.name, vector, {}, len(utterances))
+
+
+def voice_engine() -> Any:
+    """The voice engine, or a clear refusal where the voice extra is not installed."""
+    try:
+        from linli.biometrics import voice
+    except ImportError:
+        raise errors.LinliError(_("本系统未安装声纹识别组件。"), code="voice_unavailable") from None
+    return voice.engine()
 
 
 def store_voice(

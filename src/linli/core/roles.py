@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, str] = {
     "access.manage": "create and edit access points, groups, schedules and policies",
     "credential.view": "see people's credentials (card numbers masked, no secrets)",
     "credential.manage": "issue, suspend, resume and revoke credentials; record consent",
+    "identity.check": "run real-person authentication (实人认证: ID number and live face)",
     "visitor.manage": "register walk-in visitors and manage every visitor pass",
     "pass.own": "show one's own 一码通 pass and invite one's own visitors",
 }
@@ -62,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "access.manage",
             "credential.view",
             "credential.manage",
+            "identity.check",
             "visitor.manage",
         }
     ),
@@ -73,6 +75,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "access.view",
             "credential.view",
             "credential.manage",
+            "identity.check",
             "visitor.manage",
         }
     ),
