@@ -17,7 +17,18 @@ def test_the_evaluation_of_the_orl_faces_meets_the_targets(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = shared("faces", "orl")
-    cli.main(["biometrics", "evaluate", "--faces", str(folder), "--out", str(tmp_path), "-q"])
+    cli.main(
+        [
+            "biometrics",
+            "evaluate",
+            "--faces",
+            str(folder),
+            "--out",
+            str(tmp_path),
+            "-q",
+            "--no-store",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "non-enrolled rejected" in printed
     report = json.loads((tmp_path / "faces.json").read_text())

@@ -143,7 +143,7 @@ def crowded(world: World, system: Actor) -> World:
 @pytest.mark.parametrize(
     ("url_name", "budget"),
     [
-        ("dashboard", 15),
+        ("dashboard", 16),  # 15, and one for the people with face data stored
         ("communities", 10),
         ("people", 10),
         ("organisations", 10),

@@ -403,8 +403,39 @@ def cmd_biometrics_evaluate(args: argparse.Namespace) -> None:
     if not report["people"]:
         sys.exit(f"linli: no usable photos under {folder}")
     json_path, png_path = evaluation.write_report(Path(args.out), "faces", report, scores)
+    if not args.no_store:  # the console's evaluation page shows the latest stored run
+        evaluation.store(report, png_path.read_bytes(), "face")
     print(evaluation.describe(report))
     print(f"report: {json_path}\nplot:   {png_path}")
+
+
+def cmd_biometrics_enrol_faces(args: argparse.Namespace) -> None:
+    """Enrol the faces in a folder of photos named by ID number or person id (only people
+    with a face consent); print the counts and each photo not enrolled; exit 2 if any."""
+    _setup()
+    from linli.biometrics import batch
+    from linli.core.tenancy import Actor
+    from linli.places.models import Community
+
+    community = Community.objects.filter(code=args.community).first()
+    if community is None and args.community.isdigit():
+        community = Community.objects.filter(pk=int(args.community)).first()
+    if community is None:
+        sys.exit(f"linli: no community with code or id {args.community!r}")
+    if not Path(args.dir).is_dir():
+        sys.exit(f"linli: {args.dir} is not a folder")
+    if args.workers < 0:
+        sys.exit("linli: --workers must be 0 or more")
+    report = batch.enrol_folder(
+        Actor.system("cli:enrol-faces"),
+        community.pk,
+        Path(args.dir),
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    print("\n".join(report.describe()))
+    if report.counts()[batch.ENROLLED] < len(report.outcomes):
+        sys.exit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -558,13 +589,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", default="zh-hans", choices=["zh-hans", "en"])
     p.set_defaults(func=cmd_export_residents)
 
-    p = sub.add_parser("biometrics", help="biometric engines: evaluation")
+    p = sub.add_parser("biometrics", help="biometric engines: evaluation, batch enrolment")
     bio = p.add_subparsers(dest="biometrics_command", required=True)
     q = bio.add_parser("evaluate", help="measure the face engine on labelled photos")
     q.add_argument("--faces", required=True, help="folder of photos, a sub-folder per person")
     q.add_argument("--out", default="biometrics-report", help="where the report goes")
     q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    q.add_argument("--no-store", action="store_true", help="do not keep it for the console")
     q.set_defaults(func=cmd_biometrics_evaluate)
+    q = bio.add_parser(
+        "enrol-faces",
+        help="enrol residents' faces from a folder of photos",
+        description="Enrol faces from photos named <ID number>.jpg or <person id>.jpg (or a "
+        "sub-folder of that name with up to 5 photos of the person). People without an "
+        "active face consent are skipped unread. Exit status: 0 everyone enrolled, 2 some "
+        "photos were not.",
+    )
+    q.add_argument("--community", required=True, help="community code or id")
+    q.add_argument("--dir", required=True, help="folder of photos")
+    q.add_argument("--workers", type=int, default=2, help="processes embedding faces (0: none)")
+    q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_biometrics_enrol_faces)
 
     p = sub.add_parser("rotate-keys", help="re-encrypt sealed values under the active key")
     p.add_argument("-q", "--quiet", action="store_true")

@@ -260,3 +260,14 @@ def describe(report: dict[str, Any]) -> str:
         f"{ident['non_enrolled_probes']}"
     )
     return "\n".join(lines)
+
+
+def store(report: dict[str, Any], plot: bytes, modality: str) -> int:
+    """Keep a report (and its plot) for the console; return its id."""
+    from linli.biometrics.models import EvaluationReport
+
+    return int(
+        EvaluationReport.objects.create(
+            modality=modality, engine=report["engine"], report=report, plot=plot
+        ).pk
+    )

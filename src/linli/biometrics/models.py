@@ -125,3 +125,17 @@ class IdentityCheck(models.Model):
 
     def __str__(self) -> str:
         return f"identity check {self.pk} ({self.reason})"
+
+
+class EvaluationReport(models.Model):
+    """A stored run of ``linli biometrics evaluate``: its JSON report and DET plot (the
+    figures the thresholds rest on; no photos, no embeddings)."""
+
+    modality = models.CharField(max_length=5, choices=Modality.choices)
+    engine = models.CharField(max_length=40)
+    report = models.JSONField()
+    plot = models.BinaryField(blank=True, default=b"")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.engine} evaluation of {self.created_at:%Y-%m-%d}"

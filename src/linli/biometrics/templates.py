@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from linli.access.actions import check_person, do_issue_credential
@@ -275,7 +275,21 @@ def forget(
     return count
 
 
-def stored_faces() -> int:
-    """How many people have face data stored (the filing threshold of the 2025 rules is
-    100,000 people)."""
-    return Template.objects.filter(modality=Modality.FACE).values("person_id").distinct().count()
+FILING_THRESHOLD = 100_000  # people with face data: the 2025 rules ask for a filing
+
+
+def stored_faces(community_id: int | None = None) -> int:
+    """How many people have face data stored (in a community, or on the platform)."""
+    found = Template.objects.filter(modality=Modality.FACE)
+    if community_id is not None:
+        found = found.filter(community_id=community_id)
+    return found.values("person_id").distinct().count()
+
+
+def stored_faces_here_and_all(community_id: int) -> dict[str, int]:
+    """People with face data in a community and on the platform (one statement)."""
+    counts = Template.objects.filter(modality=Modality.FACE).aggregate(
+        platform=Count("person_id", distinct=True),
+        community=Count("person_id", distinct=True, filter=Q(community_id=community_id)),
+    )
+    return {"community": int(counts["community"]), "platform": int(counts["platform"])}

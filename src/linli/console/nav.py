@@ -30,6 +30,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("console:population_stats", _("人口统计"), "population.view", "◔", "nav-statistics"),
     NavItem("console:devices", _("设备"), "device.view", "⎔", "nav-devices"),
     NavItem("console:access_points", _("门禁通行"), "access.view", "⌘", "nav-access"),
+    NavItem("console:biometric_evaluation", _("识别评测"), "access.view", "◉", "nav-biometrics"),
     NavItem("console:my_household", _("我的家庭"), "household.view_own", "⌂", "nav-household"),
     NavItem("console:my_pass", _("我的通行码"), "pass.own", "▣", "nav-pass"),
     NavItem("console:my_visitors", _("我的访客"), "pass.own", "✉", "nav-visitors"),

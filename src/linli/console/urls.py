@@ -5,6 +5,7 @@ from django.urls import path
 from linli.console.views import (
     access,
     audit,
+    biometrics,
     credentials,
     devices,
     doors,
@@ -36,6 +37,19 @@ urlpatterns = [
         name="credential_status",
     ),
     path("people/<int:person_id>/consents/", credentials.consent_record, name="consent_record"),
+    path("people/<int:person_id>/face/", biometrics.face_enrol, name="face_enrol"),
+    path("people/<int:person_id>/voice/", biometrics.voice_enrol, name="voice_enrol"),
+    path(
+        "people/<int:person_id>/biometrics/<str:modality>/delete/",
+        biometrics.template_delete,
+        name="biometric_delete",
+    ),
+    path("biometrics/evaluation/", biometrics.evaluation, name="biometric_evaluation"),
+    path(
+        "biometrics/evaluation/<int:report_id>/plot.png",
+        biometrics.evaluation_plot,
+        name="biometric_plot",
+    ),
     path("consents/<int:consent_id>/revoke/", credentials.consent_revoke, name="consent_revoke"),
     path("access/", doors.point_list, name="access_points"),
     path("access/points/<int:point_id>/", doors.point_detail, name="access_point"),

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +18,8 @@ from django.views.decorators.http import require_POST
 
 from linli.access import queries as access_queries
 from linli.access.choices import ConsentChannel, CredentialKind, CredentialStatus, Modality
+from linli.access.models import Consent
+from linli.biometrics.models import Template
 from linli.console import components
 from linli.console.context import current_community_id
 from linli.console.views.common import console_actor, no_store, person_community, require_somewhere
@@ -119,7 +122,37 @@ def _access_of(actor: Actor, person: Person, community_id: int | None) -> dict[s
         ],
         "modalities": Modality.choices,
         "channels": ConsentChannel.choices,
+        "biometrics": _biometrics_of(person, community_id),
     }
+
+
+def _biometrics_of(person: Person, community_id: int) -> list[dict[str, Any]]:
+    """Whether the person has a face and a voice template, and consent for each."""
+    held = {
+        t.modality: t
+        for t in Template.objects.filter(community_id=community_id, person_id=person.pk)
+    }
+    consented = set(
+        Consent.objects.filter(
+            community_id=community_id, person_id=person.pk, revoked_at__isnull=True
+        ).values_list("modality", flat=True)
+    )
+    hints = {
+        Modality.FACE: _("照片（1–5 张，正脸、光线充足；手机上可直接拍摄）"),
+        Modality.VOICE: _("录音（3–10 段，每段朗读一串数字，WAV/FLAC/OGG）"),
+    }
+    actions = {Modality.FACE: "console:face_enrol", Modality.VOICE: "console:voice_enrol"}
+    return [
+        {
+            "modality": modality.value,
+            "label": modality.label,
+            "template": held.get(modality.value),
+            "consent": modality.value in consented,
+            "hint": hints[modality],
+            "action": reverse(actions[modality], args=[person.pk]),
+        }
+        for modality in Modality
+    ]
 
 
 @login_required

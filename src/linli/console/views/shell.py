@@ -113,8 +113,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "map": overview.map,
             "charts": overview.charts,
             "lease_alerts": lease_alerts,
+            "faces": _faces(actor, community_id),
         },
     )
+
+
+def _faces(actor: Actor, community_id: int) -> dict[str, int] | None:
+    """People with face data stored: in the community and on the whole platform (the
+    2025 rules ask for a filing once a platform holds 100,000 people's face data)."""
+    if not actor.can("credential.view", community_id):
+        return None
+    from linli.biometrics import templates
+
+    return {
+        **templates.stored_faces_here_and_all(community_id),
+        "filing": templates.FILING_THRESHOLD,
+    }
 
 
 def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
