@@ -41,3 +41,22 @@ def test_the_evaluation_of_the_orl_faces_meets_the_targets(
     assert ident["open_set_wrong_person"] == 0
     assert ident["non_enrolled_rejected"] == 1.0  # all 300 strangers answered unknown
     assert ident["open_set_identified"] >= 0.95
+
+
+@pytest.mark.db_independent
+def test_the_evaluation_of_the_librispeech_voices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("resemblyzer", reason="the voice extra is not installed")
+    from linli.biometrics import voice
+
+    folder = shared("voices", "librispeech")
+    cli.main(["biometrics", "evaluate", "--voices", str(folder), "--out", str(tmp_path), "-q",
+              "--no-store"])  # fmt: skip
+    report = json.loads((tmp_path / "voices.json").read_text())
+    assert report["people"] == 7 and report["photos_used"] == 70
+    templates = report["verification"]["3-utterance template vs utterance"]
+    assert templates["eer"] <= 0.01
+    at = report["at_door_threshold"]["3-utterance template vs utterance"]
+    assert at["threshold"] == voice.VOICE_THRESHOLD and at["far"] == 0
+    assert "EER" in capsys.readouterr().out

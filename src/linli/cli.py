@@ -388,25 +388,36 @@ def cmd_device_check(args: argparse.Namespace) -> None:
 
 
 def cmd_biometrics_evaluate(args: argparse.Namespace) -> None:
-    """Measure the face engine on a folder of photos (one sub-folder per person): score
-    distributions, EER, FRR at FAR 0.1 % and 0.01 %, identification and open-set rejection;
-    write a JSON report and a DET plot."""
+    """Measure the face engine (and the voice engine) on folders of labelled samples (one
+    sub-folder per person): score distributions, EER, FRR at set FARs, identification and
+    open-set rejection; write JSON reports and DET plots."""
     _setup()
     from linli.biometrics import evaluation
 
-    if not args.faces:
-        sys.exit("linli: give --faces DIR")
-    folder = Path(args.faces)
-    if not folder.is_dir():
-        sys.exit(f"linli: {folder} is not a folder")
-    report, scores = evaluation.evaluate_faces(folder, progress=not args.quiet)
-    if not report["people"]:
-        sys.exit(f"linli: no usable photos under {folder}")
-    json_path, png_path = evaluation.write_report(Path(args.out), "faces", report, scores)
-    if not args.no_store:  # the console's evaluation page shows the latest stored run
-        evaluation.store(report, png_path.read_bytes(), "face")
-    print(evaluation.describe(report))
-    print(f"report: {json_path}\nplot:   {png_path}")
+    if not args.faces and not args.voices:
+        sys.exit("linli: give --faces DIR and/or --voices DIR")
+    for flag, folder in (("--faces", args.faces), ("--voices", args.voices)):
+        if folder and not Path(folder).is_dir():
+            sys.exit(f"linli: {flag} {folder} is not a folder")
+    runs = []
+    if args.faces:
+        runs.append(("faces", "face", evaluation.evaluate_faces))
+    if args.voices:
+        try:
+            import linli.biometrics.voice  # noqa: F401
+        except ImportError:
+            sys.exit("linli: the voice extra is not installed (pip install 'linli[voice]')")
+        runs.append(("voices", "voice", evaluation.evaluate_voices))
+    for name, modality, evaluate in runs:
+        folder = Path(args.faces if name == "faces" else args.voices)
+        report, scores = evaluate(folder, progress=not args.quiet)
+        if not report["people"]:
+            sys.exit(f"linli: no usable samples under {folder}")
+        json_path, png_path = evaluation.write_report(Path(args.out), name, report, scores)
+        if not args.no_store:  # the console's evaluation page shows the latest stored run
+            evaluation.store(report, png_path.read_bytes(), modality)
+        print(evaluation.describe(report))
+        print(f"report: {json_path}\nplot:   {png_path}")
 
 
 def cmd_biometrics_enrol_faces(args: argparse.Namespace) -> None:
@@ -591,8 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("biometrics", help="biometric engines: evaluation, batch enrolment")
     bio = p.add_subparsers(dest="biometrics_command", required=True)
-    q = bio.add_parser("evaluate", help="measure the face engine on labelled photos")
-    q.add_argument("--faces", required=True, help="folder of photos, a sub-folder per person")
+    q = bio.add_parser("evaluate", help="measure the engines on labelled photos and recordings")
+    q.add_argument("--faces", help="folder of photos, a sub-folder per person")
+    q.add_argument("--voices", help="folder of recordings, a sub-folder per speaker")
     q.add_argument("--out", default="biometrics-report", help="where the report goes")
     q.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     q.add_argument("--no-store", action="store_true", help="do not keep it for the console")

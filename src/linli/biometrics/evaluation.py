@@ -35,6 +35,8 @@ from linli.biometrics.engines import BiometricRefused, Vector, distances
 from linli.biometrics.search import Gallery, search
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".pgm", ".bmp", ".webp"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
+VOICE_FARS = (1e-2, 1e-3)
 ENROL_PHOTOS = 3
 FARS = (1e-3, 1e-4)
 
@@ -240,7 +242,7 @@ def describe(report: dict[str, Any]) -> str:
     """The report's headline figures, for a terminal."""
     lines = [
         f"{report['engine']}: {report['people']} people, {report['photos_used']} of "
-        f"{report['photos']} photos used (refused: {report['refused'] or 'none'})"
+        f"{report['photos']} samples used (refused: {report['refused'] or 'none'})"
     ]
     for label, summary in report["verification"].items():
         rates = ", ".join(
@@ -252,6 +254,8 @@ def describe(report: dict[str, Any]) -> str:
             f"impostor pairs; EER {summary['eer']:.2%}; {rates}"
         )
     ident = report["identification"]
+    if "closed_set_rank1" not in ident:
+        return "\n".join(lines)
     lines.append(
         f"  identification (threshold {ident['threshold']}, margin {ident['margin']}): "
         f"closed-set rank-1 {ident['closed_set_rank1']:.2%}, open-set identified "
@@ -271,3 +275,69 @@ def store(report: dict[str, Any], plot: bytes, modality: str) -> int:
             modality=modality, engine=report["engine"], report=report, plot=plot
         ).pk
     )
+
+
+def evaluate_voices(
+    root: Path, *, progress: bool = True
+) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The voice report: recordings in a folder per speaker, checked and embedded as an
+    enrolment or a voice door would; utterance against utterance, and a template of each
+    speaker's first :data:`ENROL_PHOTOS` recordings against the rest."""
+    from linli.biometrics import voice
+
+    engine = voice.engine()
+    folders = people_folders(root, AUDIO_SUFFIXES)
+    speakers: dict[str, list[Vector]] = {}
+    refused: Counter[str] = Counter()
+    total = sum(len(v) for v in folders.values())
+    with tqdm(total=total, desc="voices", unit="recording", disable=not progress) as bar:
+        for speaker, paths in folders.items():
+            for path in paths:
+                bar.update(1)
+                try:
+                    speakers.setdefault(speaker, []).append(
+                        voice.embed_upload(path.read_bytes(), voice=engine)
+                    )
+                except BiometricRefused as exc:
+                    refused[exc.code] += 1
+    single_g, single_i = _pairs(speakers, engine.metric)
+    templates, probes = _templates(speakers, _unit_mean)
+    template_g: list[float] = []
+    template_i: list[np.ndarray] = []
+    names = list(templates)
+    for name in names:
+        others = np.stack([templates[n] for n in names if n != name])
+        for vector in probes[name]:
+            template_g.append(float(1.0 - templates[name] @ vector))
+            template_i.append(distances(others, vector, engine.metric))
+    scores = {
+        "utterance vs utterance": (single_g, single_i),
+        f"{ENROL_PHOTOS}-utterance template vs utterance": (
+            np.asarray(template_g),
+            np.concatenate(template_i) if template_i else np.zeros(0),
+        ),
+    }
+    report = {
+        "engine": engine.name,
+        "metric": engine.metric,
+        "data": str(root),
+        "people": len(speakers),
+        "photos": total,
+        "photos_used": sum(len(v) for v in speakers.values()),
+        "refused": dict(refused),
+        "verification": {
+            label: metrics.summary(g, i, VOICE_FARS) for label, (g, i) in scores.items() if len(g)
+        },
+        "at_door_threshold": {
+            label: metrics.rates(g, i, voice.VOICE_THRESHOLD).as_dict()
+            for label, (g, i) in scores.items()
+            if len(g)
+        },
+        "identification": {"threshold": voice.VOICE_THRESHOLD, "margin": None},
+    }
+    return report, scores
+
+
+def _unit_mean(vectors: list[Vector]) -> Vector:
+    mean = np.mean(np.stack(vectors), axis=0)
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
