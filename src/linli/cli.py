@@ -399,7 +399,7 @@ def cmd_biometrics_evaluate(args: argparse.Namespace) -> None:
     for flag, folder in (("--faces", args.faces), ("--voices", args.voices)):
         if folder and not Path(folder).is_dir():
             sys.exit(f"linli: {flag} {folder} is not a folder")
-    runs = []
+    runs: list[tuple[str, str, Any]] = []
     if args.faces:
         runs.append(("faces", "face", evaluation.evaluate_faces))
     if args.voices:
