@@ -60,3 +60,61 @@ def test_a_manager_enrols_a_face_and_reads_the_evaluation(
     assert page.inner_text("#stored-faces-count").strip() == "1"
     loaded = page.eval_on_selector("#det-plot", "img => img.complete && img.naturalWidth")
     assert loaded == 640
+
+
+def test_a_resident_consents_enrols_opens_the_gate_by_face_and_withdraws(
+    live_server: Any,
+    chromium_page: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from linli.access import compile
+    from linli.access.choices import Effect, GroupKind
+    from linli.access.models import AccessPoint, Group, Policy
+    from linli.biometrics.gallery import galleries
+    from linli.devices.simulator import HttpDevice
+    from tests.test_browser import PASSWORD
+    from tests.test_browser_access import estate
+
+    code, secret = estate()
+    galleries.forget()
+    gate = AccessPoint.objects.get(code="gate-1")
+    residents = Group.objects.create(
+        community_id=gate.community_id, name="住户", kind=GroupKind.RESIDENTS
+    )
+    policy = Policy.objects.create(
+        community_id=gate.community_id, name="住户", effect=Effect.ALLOW, group=residents
+    )
+    policy.points.set([gate])
+    compile.compile_policy(policy)
+
+    page = chromium_page
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "wangfang")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    page.click("#nav-face")
+    page.wait_for_selector("#face-notice")
+    assert page.get_attribute("#face-status", "data-consent") == "0"
+    page.check("#face-agree")
+    page.click("#face-consent button[type=submit]")
+    page.wait_for_selector("#face-enrol")
+    photo = tmp_path / "me.jpg"
+    photo.write_bytes(photos.jpeg(photos.astronaut()))
+    page.set_input_files("#face-photo", str(photo))
+    page.click("#face-enrol button[type=submit]")
+    page.wait_for_selector('#face-status[data-enrolled="1"]')
+
+    # The gate's face terminal sends a new capture of her face.
+    door = HttpDevice(live_server.url, code, secret)
+    capture = photos.jpeg(photos.noisy(photos.mirrored(photos.astronaut())))
+    headers = {**door.token_headers(), "Content-Type": "image/jpeg"}
+    answer = door.request("POST", "access/face?point=gate-1&direction=in", capture, headers)
+    assert answer.status == 200, answer.body
+    assert (answer.body["result"], answer.body["reason"]) == ("allow", "allowed")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#face-withdraw button[type=submit]")
+    page.wait_for_selector("#face-notice")
+    assert not Template.objects.exists()
+    after = door.request("POST", "access/face?point=gate-1&direction=in", capture, headers)
+    assert (after.body["result"], after.body["reason"]) == ("deny", "unknown_credential")

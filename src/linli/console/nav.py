@@ -33,6 +33,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("console:biometric_evaluation", _("识别评测"), "access.view", "◉", "nav-biometrics"),
     NavItem("console:my_household", _("我的家庭"), "household.view_own", "⌂", "nav-household"),
     NavItem("console:my_pass", _("我的通行码"), "pass.own", "▣", "nav-pass"),
+    NavItem("console:my_face", _("刷脸通行"), "pass.own", "☻", "nav-face"),
     NavItem("console:my_visitors", _("我的访客"), "pass.own", "✉", "nav-visitors"),
     NavItem("console:organisations", _("组织"), "organisation.view", "◈"),
     NavItem("console:grants", _("授权"), "grant.view", "⚑"),

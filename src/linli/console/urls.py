@@ -11,6 +11,7 @@ from linli.console.views import (
     doors,
     household_forms,
     imports,
+    my_face,
     passes,
     people,
     people_forms,
@@ -72,6 +73,10 @@ urlpatterns = [
         name="access_holiday_delete",
     ),
     path("me/pass/", passes.my_pass, name="my_pass"),
+    path("me/face/", my_face.my_face, name="my_face"),
+    path("me/face/consent", my_face.my_face_consent, name="my_face_consent"),
+    path("me/face/enrol", my_face.my_face_enrol, name="my_face_enrol"),
+    path("me/face/withdraw", my_face.my_face_withdraw, name="my_face_withdraw"),
     path("me/pass/code", passes.my_pass_code, name="my_pass_code"),
     path("me/visitors/", passes.my_visitors, name="my_visitors"),
     path(

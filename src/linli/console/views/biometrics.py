@@ -32,7 +32,7 @@ def _back(person_id: int) -> HttpResponse:
     return redirect(f"/people/{person_id}/#biometrics")
 
 
-def _refused(request: HttpRequest, exc: errors.LinliError) -> None:
+def show_refusal(request: HttpRequest, exc: errors.LinliError) -> None:
     """Show why a photo or recording was refused, with what was measured."""
     if not isinstance(exc, BiometricRefused):
         flash_error(request, exc)
@@ -75,7 +75,7 @@ def face_enrol(request: HttpRequest, person_id: int) -> HttpResponse:
         photos = _uploads(request, "photos", images.MAX_BYTES)
         templates.do_enrol_face(actor, person, community_id, photos)
     except (errors.ValidationFailed, errors.Conflict) as exc:
-        _refused(request, exc)
+        show_refusal(request, exc)
     else:
         messages.success(request, _("人脸已采集。"))
     return _back(person.pk)
@@ -94,7 +94,7 @@ def voice_enrol(request: HttpRequest, person_id: int) -> HttpResponse:
         recordings = _uploads(request, "utterances", 10 * 1024 * 1024)
         templates.do_enrol_voice(actor, person, community_id, recordings)
     except errors.LinliError as exc:
-        _refused(request, exc)
+        show_refusal(request, exc)
     else:
         messages.success(request, _("声纹已采集。"))
     return _back(person.pk)

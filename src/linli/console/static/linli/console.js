@@ -90,6 +90,38 @@
         .catch(function () {});
     }, 3000);
   }
+  // Camera capture: <div data-camera-for="<file input id>"> with a <video>, a "take" button
+  // and a preview; the picture taken becomes the file input's file (the form then uploads
+  // it as if chosen). Without a camera (or permission) the file input stays the way in.
+  var camera = document.querySelector("[data-camera-for]");
+  if (camera && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    var input = document.getElementById(camera.getAttribute("data-camera-for"));
+    var video = camera.querySelector("video");
+    var take = camera.querySelector("[data-camera-take]");
+    var start = camera.querySelector("[data-camera-start]");
+    start.addEventListener("click", function () {
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false })
+        .then(function (stream) {
+          video.srcObject = stream;
+          video.classList.remove("d-none");
+          take.classList.remove("d-none");
+          start.classList.add("d-none");
+        })
+        .catch(function () { camera.querySelector("[data-camera-denied]").classList.remove("d-none"); });
+    });
+    take.addEventListener("click", function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext("2d").drawImage(video, 0, 0);
+      canvas.toBlob(function (blob) {
+        var files = new DataTransfer();
+        files.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
+        input.files = files.files;
+        input.dispatchEvent(new Event("change"));
+      }, "image/jpeg", 0.92);
+    });
+  }
   // Bring the form's error summary into view so keyboard and screen-reader users hear it.
   var summary = document.getElementById("form-errors");
   if (summary) {
