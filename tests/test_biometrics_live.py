@@ -286,3 +286,25 @@ def test_voice_enrolment_needs_consent(world: World, system: Actor, estate: dict
     with pytest.raises(errors.Conflict) as caught:
         templates.do_enrol_voice(system, world.person_a, world.a.pk, [b"x", b"y", b"z"])
     assert caught.value.code == "no_consent"
+
+
+class _Strict:
+    """A stand-in for an outside service: refuses everyone (a real provider's shape)."""
+
+    name = "strict-test-provider"
+
+    def compare(self, **kwargs: Any) -> identity.ProviderAnswer:
+        return identity.ProviderAnswer(False, None, "provider_refused")
+
+
+def test_another_provider_plugs_in_by_setting(
+    world: World, system: Actor, estate: dict[str, Any], settings: Any
+) -> None:
+    settings.LINLI_IDENTITY_PROVIDER = "tests.test_biometrics_live._Strict"
+    frames = turning_frames()
+    check = identity.do_check_identity(system, attempt(world, frames, orl(TURNING[0], 8)[0]))
+    assert (check.provider, check.passed, check.reason) == (
+        "strict-test-provider",
+        False,
+        "provider_refused",
+    )

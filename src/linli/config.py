@@ -74,6 +74,7 @@ class Config:
     device_rate_per_second: int
     device_rate_burst: int
     device_max_waiters: int
+    identity_provider: str = ""
 
 
 def load() -> Config:
@@ -124,4 +125,5 @@ def load() -> Config:
         device_rate_per_second=_int("LINLI_DEVICE_RATE_PER_SECOND", 50),
         device_rate_burst=_int("LINLI_DEVICE_RATE_BURST", 200),
         device_max_waiters=_int("LINLI_DEVICE_MAX_WAITERS", 4),
+        identity_provider=os.environ.get("LINLI_IDENTITY_PROVIDER", "").strip(),
     )

@@ -29,6 +29,7 @@ LINLI_LOGIN_LOCKOUT_SECONDS = CONFIG.login_lockout_seconds
 LINLI_DEVICE_RATE_PER_SECOND = CONFIG.device_rate_per_second
 LINLI_DEVICE_RATE_BURST = CONFIG.device_rate_burst
 LINLI_DEVICE_MAX_WAITERS = CONFIG.device_max_waiters
+LINLI_IDENTITY_PROVIDER = CONFIG.identity_provider
 
 INSTALLED_APPS = [
     "django.contrib.auth",

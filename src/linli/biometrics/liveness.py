@@ -15,12 +15,15 @@ when
   :data:`SAME_PERSON`).
 
 The pose comes from dlib's 5 landmarks (eye corners and nose), which can see a head turn
-but not a blink (the 68-point model that could is not licensed for commercial use). A
-printed photo tilted in front of the camera changes the apparent pose a little; a turn of
-:data:`TURN_YAW` needs more than a tilt gives in the measurements of docs/biometrics.md,
-but a video of the person turning their head would pass: this is a check against photos
-and for presence, not against replayed video (that needs depth or a trained
-presentation-attack model, which this platform does not ship).
+but not a blink (the 68-point model that could is not licensed for commercial use).
+What it stops: a still photo or a single frame sent several times, a photo held still,
+frames of two different people. What it does not stop: a printed photo *tilted* in front
+of the camera as the challenge asks. Measured (docs/biometrics.md): a flat photo turned
+30–45° about its vertical axis reached a yaw of up to 0.22, past :data:`TURN_YAW`, and
+the foreshortening of the eye distance that a flat print shows overlapped with real head
+turns in the shared ORL photos, so it is not used as a cue. Nor does it stop a replayed
+video. Those need depth or a trained presentation-attack model, which this platform does
+not ship; a door that must resist them needs a terminal that does its own liveness.
 """
 
 from __future__ import annotations
