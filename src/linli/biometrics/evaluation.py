@@ -59,27 +59,55 @@ def people_folders(root: Path, suffixes: set[str]) -> dict[str, list[Path]]:
     return found
 
 
-def embed_faces(root: Path, progress: bool = True) -> Embedded:
-    """Check and embed every photo under ``root``."""
-    folders = people_folders(root, IMAGE_SUFFIXES)
-    engine = faces.engine()
+def embed_all(
+    root: Path,
+    suffixes: set[str],
+    embed: Callable[[bytes], Vector],
+    *,
+    desc: str,
+    progress: bool = True,
+) -> Embedded:
+    """Check and embed every sample under ``root`` (a folder per person); count refusals."""
+    folders = people_folders(root, suffixes)
     people: dict[str, list[Vector]] = {}
     refused: Counter[str] = Counter()
     total = sum(len(v) for v in folders.values())
-    with tqdm(total=total, desc="faces", unit="photo", disable=not progress) as bar:
+    with tqdm(total=total, desc=desc, disable=not progress) as bar:
         for person, paths in folders.items():
             for path in paths:
                 bar.update(1)
                 try:
-                    decoded = images.decode(path.read_bytes())
-                    face, _quality = faces.assess(
-                        decoded.pixels, engine.detect(decoded.pixels), faces.DOOR
-                    )
+                    people.setdefault(person, []).append(embed(path.read_bytes()))
                 except BiometricRefused as exc:
                     refused[exc.code] += 1
-                    continue
-                people.setdefault(person, []).append(engine.embed(decoded.pixels, face))
     return Embedded(people, refused, total)
+
+
+def embed_faces(root: Path, progress: bool = True) -> Embedded:
+    """Check (as a door does) and embed every photo under ``root``."""
+    engine = faces.engine()
+
+    def embed(data: bytes) -> Vector:
+        decoded = images.decode(data)
+        face, _quality = faces.assess(decoded.pixels, engine.detect(decoded.pixels), faces.DOOR)
+        return engine.embed(decoded.pixels, face)
+
+    return embed_all(root, IMAGE_SUFFIXES, embed, desc="faces", progress=progress)
+
+
+def _template_scores(
+    templates: dict[str, Vector], probes: dict[str, list[Vector]], metric: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each probe against its own template (genuine) and everyone else's (impostor)."""
+    genuine: list[float] = []
+    impostor: list[np.ndarray] = []
+    names = list(templates)
+    for name in names:
+        others = np.stack([templates[n] for n in names if n != name])
+        for vector in probes[name]:
+            genuine.append(float(distances(templates[name][None, :], vector, metric)[0]))
+            impostor.append(distances(others, vector, metric))
+    return np.asarray(genuine), np.concatenate(impostor) if impostor else np.zeros(0)
 
 
 def _pairs(people: dict[str, list[Vector]], metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -187,19 +215,10 @@ def evaluate_faces(
     embedded = embed_faces(root, progress)
     photo_g, photo_i = _pairs(embedded.people, engine.metric)
     templates, probes = _templates(embedded.people, _mean)
-    template_g: list[float] = []
-    template_i: list[np.ndarray] = []
-    names = list(templates)
-    for name in names:
-        for vector in probes[name]:
-            template_g.append(float(np.linalg.norm(templates[name] - vector)))
-            others = np.stack([templates[n] for n in names if n != name])
-            template_i.append(distances(others, vector, engine.metric))
     scores = {
         "photo vs photo": (photo_g, photo_i),
-        f"{ENROL_PHOTOS}-photo template vs photo": (
-            np.asarray(template_g),
-            np.concatenate(template_i),
+        f"{ENROL_PHOTOS}-photo template vs photo": _template_scores(
+            templates, probes, engine.metric
         ),
     }
     report = {
@@ -286,35 +305,20 @@ def evaluate_voices(
     from linli.biometrics import voice
 
     engine = voice.engine()
-    folders = people_folders(root, AUDIO_SUFFIXES)
-    speakers: dict[str, list[Vector]] = {}
-    refused: Counter[str] = Counter()
-    total = sum(len(v) for v in folders.values())
-    with tqdm(total=total, desc="voices", unit="recording", disable=not progress) as bar:
-        for speaker, paths in folders.items():
-            for path in paths:
-                bar.update(1)
-                try:
-                    speakers.setdefault(speaker, []).append(
-                        voice.embed_upload(path.read_bytes(), voice=engine)
-                    )
-                except BiometricRefused as exc:
-                    refused[exc.code] += 1
+    embedded = embed_all(
+        root,
+        AUDIO_SUFFIXES,
+        lambda data: voice.embed_upload(data, voice=engine),
+        desc="voices",
+        progress=progress,
+    )
+    speakers, refused, total = embedded.people, embedded.refused, embedded.photos
     single_g, single_i = _pairs(speakers, engine.metric)
     templates, probes = _templates(speakers, _unit_mean)
-    template_g: list[float] = []
-    template_i: list[np.ndarray] = []
-    names = list(templates)
-    for name in names:
-        others = np.stack([templates[n] for n in names if n != name])
-        for vector in probes[name]:
-            template_g.append(float(1.0 - templates[name] @ vector))
-            template_i.append(distances(others, vector, engine.metric))
     scores = {
         "utterance vs utterance": (single_g, single_i),
-        f"{ENROL_PHOTOS}-utterance template vs utterance": (
-            np.asarray(template_g),
-            np.concatenate(template_i) if template_i else np.zeros(0),
+        f"{ENROL_PHOTOS}-utterance template vs utterance": _template_scores(
+            templates, probes, engine.metric
         ),
     }
     report = {

@@ -8,6 +8,8 @@ when it was made and how good its samples were.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -19,11 +21,9 @@ from linli.access.choices import Modality
 from linli.biometrics import images, templates
 from linli.biometrics.engines import BiometricRefused
 from linli.biometrics.models import EvaluationReport
-from linli.console.context import current_community_id
-from linli.console.views.common import console_actor, flash_error
+from linli.console.views.common import console_actor, flash_error, person_here
 from linli.core import errors
 from linli.core.tenancy import Actor
-from linli.people import selectors
 
 MAX_FILES = 10
 
@@ -62,52 +62,48 @@ def _uploads(request: HttpRequest, field: str, limit: int) -> list[bytes]:
     return [f.read() for f in files]
 
 
+def _enrol(
+    request: HttpRequest, person_id: int, field: str, limit: int, enrol: Any, done: str
+) -> HttpResponse:
+    actor, person, community_id = person_here(request, person_id)
+    try:
+        enrol(actor, person, community_id, _uploads(request, field, limit))
+    except errors.LinliError as exc:
+        show_refusal(request, exc)
+    else:
+        messages.success(request, done)
+    return _back(person.pk)
+
+
 @login_required
 @require_POST
 def face_enrol(request: HttpRequest, person_id: int) -> HttpResponse:
     """Enrol a person's face from uploaded photos."""
-    actor = console_actor(request)
-    person = selectors.get_person(actor, person_id)
-    community_id = current_community_id(request)
-    if community_id is None:
-        raise errors.NotFound()
-    try:
-        photos = _uploads(request, "photos", images.MAX_BYTES)
-        templates.do_enrol_face(actor, person, community_id, photos)
-    except (errors.ValidationFailed, errors.Conflict) as exc:
-        show_refusal(request, exc)
-    else:
-        messages.success(request, _("人脸已采集。"))
-    return _back(person.pk)
+    return _enrol(
+        request, person_id, "photos", images.MAX_BYTES, templates.do_enrol_face, _("人脸已采集。")
+    )
 
 
 @login_required
 @require_POST
 def voice_enrol(request: HttpRequest, person_id: int) -> HttpResponse:
     """Enrol a person's voiceprint from uploaded recordings (at least three)."""
-    actor = console_actor(request)
-    person = selectors.get_person(actor, person_id)
-    community_id = current_community_id(request)
-    if community_id is None:
-        raise errors.NotFound()
-    try:
-        recordings = _uploads(request, "utterances", 10 * 1024 * 1024)
-        templates.do_enrol_voice(actor, person, community_id, recordings)
-    except errors.LinliError as exc:
-        show_refusal(request, exc)
-    else:
-        messages.success(request, _("声纹已采集。"))
-    return _back(person.pk)
+    return _enrol(
+        request,
+        person_id,
+        "utterances",
+        10 * 1024 * 1024,
+        templates.do_enrol_voice,
+        _("声纹已采集。"),
+    )
 
 
 @login_required
 @require_POST
 def template_delete(request: HttpRequest, person_id: int, modality: str) -> HttpResponse:
     """Delete a person's face or voice template (its credential is revoked with it)."""
-    actor = console_actor(request)
-    person = selectors.get_person(actor, person_id)
-    community_id = current_community_id(request)
-    if community_id is None or modality not in Modality.values:
+    actor, person, community_id = person_here(request, person_id)
+    if modality not in Modality.values:
         raise errors.NotFound()
     actor.require("credential.manage", community_id)
     templates.forget(community_id, [person.pk], modality, "deleted", actor=actor)

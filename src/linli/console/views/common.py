@@ -28,6 +28,16 @@ def console_actor(request: HttpRequest) -> Actor:
     return actor
 
 
+def person_here(request: HttpRequest, person_id: int) -> tuple[Actor, Any, int]:
+    """The actor, a person they may see, and the current community (404 without one)."""
+    actor = console_actor(request)
+    person = people_selectors.get_person(actor, person_id)
+    community_id = current_community_id(request)
+    if community_id is None:
+        raise errors.NotFound()
+    return actor, person, community_id
+
+
 def flash_error(request: HttpRequest, exc: errors.LinliError) -> None:
     """Show a refused action on the next page: its message and each field's problems."""
     detail = "; ".join(" ".join(str(m) for m in msgs) for msgs in exc.details.values())

@@ -15,11 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.access import actions, queries
-from linli.console.context import current_community_id
-from linli.console.views.common import console_actor, flash_error, no_store
+from linli.console.views.common import console_actor, flash_error, no_store, person_here
 from linli.console.views.people import person_page
 from linli.core import errors
-from linli.people import selectors
 
 
 def _back(person_id: int) -> HttpResponse:
@@ -30,11 +28,7 @@ def _back(person_id: int) -> HttpResponse:
 @require_POST
 def credential_issue(request: HttpRequest, person_id: int) -> HttpResponse:
     """Issue a card (its UID), a PIN (chosen, or generated and shown once) or a new pass."""
-    actor = console_actor(request)
-    person = selectors.get_person(actor, person_id)
-    community_id = current_community_id(request)
-    if community_id is None:
-        raise errors.NotFound()
+    actor, person, community_id = person_here(request, person_id)
     kind = request.POST.get("kind", "")
     try:
         credential, shown = actions.do_issue_credential(
@@ -72,11 +66,7 @@ def credential_status(request: HttpRequest, credential_id: int) -> HttpResponse:
 @require_POST
 def consent_record(request: HttpRequest, person_id: int) -> HttpResponse:
     """Record a person's consent to face or voiceprint recognition."""
-    actor = console_actor(request)
-    person = selectors.get_person(actor, person_id)
-    community_id = current_community_id(request)
-    if community_id is None:
-        raise errors.NotFound()
+    actor, person, community_id = person_here(request, person_id)
     try:
         actions.do_record_consent(
             actor,
