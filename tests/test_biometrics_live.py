@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from django.test import Client
 from linli.access import actions
 from linli.access.choices import Modality
 from linli.access.models import AccessEvent
-from linli.biometrics import identity, liveness, templates
+from linli.biometrics import identity, liveness, tasks, templates
 from linli.biometrics.engines import BiometricRefused
 from linli.biometrics.gallery import galleries
 from linli.biometrics.models import IdentityCheck
@@ -151,6 +152,8 @@ def test_a_live_face_opens_the_door_and_a_replayed_or_still_sequence_does_not(
     assert (answer.json()["result"], answer.json()["reason"]) == ("allow", "allowed")
     again = post_frames(terminal, asked.token, frames)
     assert again.status_code == 422 and again.json()["code"] == "challenge_used"
+    later = dt.datetime.fromtimestamp(asked.expires_at + 1, tz=dt.UTC)
+    assert tasks.purge_challenges(later) == 1  # once expired, the token is refused anyway
     still = post_frames(terminal, challenge(("left", "right")).token, [frames[0]] * 4)
     assert still.status_code == 422 and still.json()["code"] == "not_live"
     assert still.json()["details"]["reason"] == "still_image"

@@ -10,3 +10,7 @@ class BiometricsConfig(AppConfig):
     name = "linli.biometrics"
     label = "biometrics"
     verbose_name = _("生物特征")
+
+    def ready(self) -> None:
+        """Register the background tasks."""
+        from linli.biometrics import tasks  # noqa: F401
