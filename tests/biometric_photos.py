@@ -36,6 +36,11 @@ def coffee() -> Image.Image:
     return Image.open(_skimage_data("coffee.png")).convert("RGB")
 
 
+def cat() -> Image.Image:
+    """Chelsea the cat: a face, but not a person's."""
+    return Image.open(_skimage_data("chelsea.png")).convert("RGB")
+
+
 def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=quality)

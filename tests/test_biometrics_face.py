@@ -51,6 +51,7 @@ def refusal(data: bytes, limits: face.Limits = face.ENROLMENT) -> str:
         (lambda: b"\x00" * (30 * 1024 * 1024), "too_large"),
         (lambda: photos.jpeg(photos.astronaut())[:20_000], "truncated_image"),
         (lambda: photos.jpeg(photos.coffee()), "no_face"),
+        (lambda: photos.jpeg(photos.cat()), "no_face"),
         (lambda: photos.jpeg(Image.new("RGB", (640, 480))), "no_face"),
         (
             lambda: photos.jpeg(
@@ -68,6 +69,7 @@ def refusal(data: bytes, limits: face.Limits = face.ENROLMENT) -> str:
         "30MB",
         "truncated",
         "a-cup",
+        "a-cat",
         "blank",
         "two-faces",
         "blurred",
