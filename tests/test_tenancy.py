@@ -42,6 +42,7 @@ from linli.places.actions import do_create_building, do_create_rooms, do_create_
 from linli.places.models import Community
 from tests.conftest import World
 from tests.tenancy_access import ACCESS_CASES
+from tests.tenancy_biometrics import BIOMETRIC_CASES
 from tests.tenancy_devices import DEVICE_CASES
 from tests.tenancy_places import PLACE_CASES
 
@@ -449,6 +450,7 @@ CASES.update(PLACE_CASES)
 CASES.update(PEOPLE_CASES)
 CASES.update(DEVICE_CASES)
 CASES.update(ACCESS_CASES)
+CASES.update(BIOMETRIC_CASES)
 
 
 def test_every_endpoint_has_a_tenancy_case(db: None, client: Client) -> None:
