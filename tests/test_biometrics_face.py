@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 from typing import Any
@@ -333,3 +334,24 @@ def test_loading_a_gallery_is_an_audited_sensitive_read(
     assert loads.count() == 1  # held in memory until the version changes
     assert loads.get().sensitive
     assert templates.stored_faces() == 1
+
+
+def test_the_enrolment_photo_is_kept_only_as_the_community_says(
+    world: World, system: Actor, estate: dict[str, Any]
+) -> None:
+    from linli.biometrics import tasks
+    from linli.core import crypto
+
+    consent(world, system)
+    data = photos.jpeg(photos.hopper())
+    templates.do_enrol_face(system, world.person_a, world.a.pk, [data])
+    assert Template.objects.get().photo_sealed == ""  # by default: not kept
+    world.a.face_photo_retention_days = 30
+    world.a.save()
+    templates.do_enrol_face(system, world.person_a, world.a.pk, [data])
+    kept = Template.objects.get()
+    assert kept.photo_until is not None
+    assert crypto.keyring().open_bytes(kept.photo_sealed, templates.PHOTO_PURPOSE) == data
+    assert tasks.purge_photos(kept.photo_until - dt.timedelta(days=1)) == 0
+    assert tasks.purge_photos(kept.photo_until + dt.timedelta(seconds=1)) == 1
+    assert Template.objects.get().photo_sealed == ""

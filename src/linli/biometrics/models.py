@@ -17,7 +17,10 @@ class Template(models.Model):
     allows it. Never returned by any API; deleted with the consent or the residency."""
 
     scope_field = "community_id"
-    sealed_fields = {"embedding_sealed": "biometrics.template"}
+    sealed_fields = {
+        "embedding_sealed": "biometrics.template",
+        "photo_sealed": "biometrics.photo",
+    }
 
     community = models.ForeignKey(
         _COMMUNITY, verbose_name=_("社区"), on_delete=models.CASCADE, related_name="+"
@@ -35,6 +38,10 @@ class Template(models.Model):
     embedding_sealed = models.TextField()
     quality = models.JSONField(_("质量"), default=dict, blank=True)
     samples = models.PositiveSmallIntegerField(_("样本数"), default=1)
+    # The enrolment photo, kept sealed only where the community's retention policy says so
+    # (``Community.face_photo_retention_days``), and purged when that time is up.
+    photo_sealed = models.TextField(blank=True, default="")
+    photo_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("采集时间"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()

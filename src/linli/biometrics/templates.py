@@ -6,11 +6,13 @@ consent). Withdrawing the consent, revoking the credential or moving out deletes
 template in the same transaction and raises the community's gallery version, so every
 process drops it from its gallery before its next search (:mod:`.gallery`).
 
-The photo or recording an enrolment came from is not kept.
+The photo or recording an enrolment came from is not kept, unless the community's
+retention policy keeps the enrolment photo (sealed) for a number of days.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.access.actions import check_person, do_issue_credential
@@ -30,8 +33,10 @@ from linli.biometrics.models import GalleryVersion, Template
 from linli.core import audit, crypto, errors
 from linli.core.tenancy import Actor
 from linli.people.models import Person
+from linli.places.models import Community
 
 PURPOSE = "biometrics.template"
+PHOTO_PURPOSE = "biometrics.photo"
 MAX_PHOTOS = 5
 # Enrolment photos of one person must agree: two further apart than this are refused
 # (the genuine pairs of the shared test photos: p99 0.57, at most 0.62).
@@ -120,6 +125,7 @@ def do_enrol_face(
         vector,
         {"photos": qualities},
         len(photos),
+        photo=photos[0],
     )
 
 
@@ -207,8 +213,17 @@ def _store(
     vector: Vector,
     quality: dict[str, object],
     samples: int,
+    *,
+    photo: bytes | None = None,
 ) -> Template:
     kind = CredentialKind.FACE if modality == Modality.FACE else CredentialKind.VOICE
+    keep_days = (
+        Community.objects.filter(pk=community_id)
+        .values_list("face_photo_retention_days", flat=True)
+        .first()
+        or 0
+    )
+    kept = photo is not None and keep_days > 0
     with transaction.atomic():
         replaced = _delete(community_id, [person.pk], modality, reason="replaced")
         credential, _shown = do_issue_credential(actor, person, community_id, kind=kind)
@@ -223,6 +238,8 @@ def _store(
             embedding_sealed=seal_vector(vector),
             quality=quality,
             samples=samples,
+            photo_sealed=crypto.seal(photo, PHOTO_PURPOSE) if kept and photo else "",
+            photo_until=timezone.now() + dt.timedelta(days=keep_days) if kept else None,
         )
         bump(community_id, modality)
         audit.record(

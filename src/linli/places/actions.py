@@ -17,7 +17,15 @@ from linli.places.choices import AreaKind, RoomUse
 from linli.places.geometry import check_area, check_place
 from linli.places.models import Area, Building, Community, Room, Unit
 
-COMMUNITY_FIELDS = ("name", "code", "address", "division_code", "boundary", "address_code")
+COMMUNITY_FIELDS = (
+    "name",
+    "code",
+    "address",
+    "division_code",
+    "boundary",
+    "address_code",
+    "face_photo_retention_days",
+)
 
 
 def check_create_community(actor: Actor, *, code: str) -> None:

@@ -41,6 +41,11 @@ class Community(models.Model):
         default="",
         help_text=_("城市信息模型 (CIM) 或标准地址库中的编码，可选。"),
     )
+    face_photo_retention_days = models.PositiveSmallIntegerField(
+        _("人脸照片保留天数"),
+        default=0,
+        help_text=_("0：采集后不保留照片，只保留加密的人脸特征。"),
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -19,6 +19,7 @@ class CommunityOut(Schema):
     division_code: str
     boundary: dict[str, Any] | None
     address_code: str
+    face_photo_retention_days: int
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -42,6 +43,7 @@ class CommunityPatch(Schema):
     division_code: str | None = Field(None, max_length=6)
     boundary: dict[str, Any] | None = None
     address_code: str | None = Field(None, max_length=64)
+    face_photo_retention_days: int | None = Field(None, ge=0, le=3650)
 
 
 class BuildingOut(Schema):
