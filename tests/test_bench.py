@@ -529,3 +529,61 @@ def test_access_mqtt_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None
     for name, case in cases.items():
         assert case["median"]["rps"] > 0 and case["unexpected"] == {}, name
     assert '"secret"' not in text
+
+
+def test_the_biometrics_search_proposal_answers_as_search_does_and_the_door_is_judged() -> None:
+    import numpy as np
+    from bench.benchmarks import biometrics as bench_bio
+
+    from linli.biometrics.search import Gallery, search
+
+    rng = np.random.default_rng(3)
+    rows = rng.normal(0, 0.09, (50, 128)).astype(np.float32)
+    persons = np.repeat(np.arange(1, 26, dtype=np.int64), 2)  # two templates a person
+    gallery = Gallery(1, "face", "e", "euclidean", 1, persons, persons + 100, rows)
+    norms = np.einsum("ij,ij->i", rows, rows)
+    probes = [rows[7] + 0.01, rows[7] + 10, (rows[0] + rows[2]) / 2]
+    for probe in probes:
+        expected = search(gallery, probe, threshold=0.46, margin=0.05)
+        row, distance, runner_up = bench_bio.proposed_search(
+            rows, norms, persons, probe.astype(np.float32), 0.46, 0.05
+        )
+        assert (None if row is None else int(persons[row])) == expected.person_id
+        assert distance == pytest.approx(expected.distance, abs=1e-4)
+        assert runner_up == pytest.approx(expected.runner_up, abs=1e-4)
+
+    def door(p95: float, outcomes: dict[str, int]) -> dict[str, Any]:
+        median = {f"decide_face {form}": {"p95_ms": p95} for form in ("crop", "frame")}
+        return {"median": median, "outcomes_all_reps": {"crop": outcomes, "frame": {}}}
+
+    assert bench_bio.door_passed(door(290, {"allowed (right person)": 9}))
+    assert not bench_bio.door_passed(door(310, {"allowed (right person)": 9}))
+    assert not bench_bio.door_passed(door(100, {"WRONG PERSON": 1}))
+
+
+@pytest.mark.slow
+def test_biometrics_benchmark_runs_end_to_end_on_sqlite(tmp_path: Path) -> None:
+    from tests.shared_data import shared
+
+    argv = ["biometrics", "--quick", "--faces", str(shared("faces")), "--gallery", "100"]
+    argv += ["--decisions", "20", "--sizes", "20000", "--photos", "60", "--sample", "20"]
+    done = run_bench(argv, tmp_path)
+    assert "target decide_face p95 ≤ 300 ms, nobody taken for someone else: " in done.stdout
+    (path,) = tmp_path.glob("biometrics-*.json")
+    result = json.loads(path.read_text())
+    door = result["door"]["sqlite"]
+    assert door["prepared"]["templates_real"] >= 25
+    assert door["prepared"]["templates_real"] + door["prepared"]["templates_synthetic"] >= 90
+    for form in ("crop", "frame"):
+        assert "WRONG PERSON" not in door["outcomes_all_reps"][form]
+        assert door["outcomes_all_reps"][form]["allowed (right person)"] >= 10
+    assert door["queries_per_decision"] >= 1
+    assert result["search"]["sizes"]["20000"]["answers_agree"] == "20/20"
+    runs = result["enrol"]["sqlite"]["runs"]
+    assert {name: run["workers"] for name, run in runs.items()} == {
+        "inproc": 0,
+        "one_worker": 1,
+        "batch": 2,
+    }
+    assert runs["batch"]["photos"] == 60 and runs["batch"]["counts"]["enrolled"] >= 50
+    assert runs["batch"]["restarts"] == 0

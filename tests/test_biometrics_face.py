@@ -355,3 +355,30 @@ def test_the_enrolment_photo_is_kept_only_as_the_community_says(
     assert tasks.purge_photos(kept.photo_until - dt.timedelta(days=1)) == 0
     assert tasks.purge_photos(kept.photo_until + dt.timedelta(seconds=1)) == 1
     assert Template.objects.get().photo_sealed == ""
+
+
+@pytest.mark.db_independent
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_the_one_pass_search_agrees_with_every_distance_computed(metric: str) -> None:
+    from linli.biometrics.engines import distances
+
+    rng = np.random.default_rng(11)
+    for size in (1, 2, 5, 200):
+        rows = rng.normal(0, 0.3, (size, 64)).astype(np.float32)
+        if metric == "cosine":
+            rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        persons = rng.integers(0, max(1, size // 2), size)  # some people twice
+        gallery = Gallery(1, "face", "e", metric, 1, persons, np.arange(size), rows)
+        for _ in range(20):
+            probe = rows[rng.integers(0, size)] + rng.normal(0, 0.05, 64).astype(np.float32)
+            if metric == "cosine":
+                probe /= np.linalg.norm(probe)
+            found = search(gallery, probe, threshold=10.0, margin=0.0)
+            every = distances(rows, probe, metric)
+            best = int(np.argmin(every))
+            others = every[persons != persons[best]]
+            assert found.distance == pytest.approx(float(every[best]), abs=1e-4)
+            if others.size:
+                assert found.runner_up == pytest.approx(float(others.min()), abs=1e-4)
+            else:
+                assert found.runner_up is None

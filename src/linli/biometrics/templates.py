@@ -136,9 +136,12 @@ def store_face(
     vector: Vector,
     quality: dict[str, object],
     samples: int,
+    *,
+    photo: bytes | None = None,
 ) -> Template:
     """Store a face embedding made by :func:`face_embedding` (perhaps in another process:
-    batch enrolment); the consent is checked here, at the time of storing."""
+    batch enrolment); the consent is checked here, at the time of storing. ``photo`` is the
+    enrolment photo, kept only where the community's retention policy says so."""
     check_person(actor, person, community_id, "credential.manage")
     consent = _active_consent(person.pk, community_id, Modality.FACE)
     return _store(
@@ -151,6 +154,7 @@ def store_face(
         vector,
         quality,
         samples,
+        photo=photo,
     )
 
 
