@@ -50,6 +50,13 @@ def ensure_venv(extras: str) -> None:
     pip = [PY, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if _run(*pip, "-c", CONSTRAINTS, "-e", target) != 0:
         sys.exit("installation failed; see pip's output above")
+    # Resemblyzer declares a webrtcvad that compiles from source; the voice extra brings
+    # the same module prebuilt (webrtcvad-wheels), so Resemblyzer comes without its own.
+    if (
+        "voice" in extras.split(",")
+        and _run(*pip, "-c", CONSTRAINTS, "--no-deps", "resemblyzer") != 0
+    ):
+        sys.exit("installation of resemblyzer failed; see pip's output above")
     for old in VENV.glob(".linli-installed-*"):
         old.unlink()
     stamp.touch()

@@ -406,7 +406,10 @@ def cmd_biometrics_evaluate(args: argparse.Namespace) -> None:
         try:
             import linli.biometrics.voice  # noqa: F401
         except ImportError:
-            sys.exit("linli: the voice extra is not installed (pip install 'linli[voice]')")
+            sys.exit(
+                "linli: the voice extra is not installed "
+                "(pip install 'linli[voice]' && pip install --no-deps resemblyzer)"
+            )
         runs.append(("voices", "voice", evaluation.evaluate_voices))
     for name, modality, evaluate in runs:
         folder = Path(args.faces if name == "faces" else args.voices)

@@ -92,8 +92,7 @@ class ResemblyzerEngine:
                     # core in every process and they would fight.
                     torch.set_num_threads(1)
                     with warnings.catch_warnings():
-                        # webrtcvad (imported by resemblyzer) reads its own version through
-                        # the deprecated pkg_resources; scipy warns about a moved module.
+                        # Resemblyzer imports from a scipy module that scipy has moved.
                         warnings.simplefilter("ignore", UserWarning)
                         warnings.simplefilter("ignore", DeprecationWarning)
                         from resemblyzer import VoiceEncoder
