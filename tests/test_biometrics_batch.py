@@ -17,7 +17,7 @@ from linli import cli
 from linli.access import actions
 from linli.access.choices import CredentialKind, CredentialStatus, Modality
 from linli.access.models import Credential
-from linli.biometrics import batch, doors, templates
+from linli.biometrics import batch, doors, selectors
 from linli.biometrics.engines import BiometricRefused
 from linli.biometrics.gallery import galleries
 from linli.biometrics.models import Template
@@ -287,4 +287,4 @@ def test_ten_orl_people_enrolled_by_two_workers_are_recognised_at_the_door(
         wrong += match.known and match.person_id != person.pk
     assert wrong == 0
     assert right >= 8
-    assert templates.stored_faces() == report.counts()["enrolled"]
+    assert selectors.stored_faces() == report.counts()["enrolled"]

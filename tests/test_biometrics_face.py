@@ -16,7 +16,7 @@ from PIL import Image
 from linli.access import actions
 from linli.access.choices import CredentialKind, CredentialStatus, Modality
 from linli.access.models import AccessEvent, Credential
-from linli.biometrics import face, images, metrics, templates
+from linli.biometrics import face, images, metrics, selectors, templates
 from linli.biometrics.engines import BiometricRefused, Face
 from linli.biometrics.gallery import galleries
 from linli.biometrics.models import GalleryVersion, Template
@@ -333,7 +333,7 @@ def test_loading_a_gallery_is_an_audited_sensitive_read(
     loads = AuditLog.objects.filter(action="biometrics.gallery.load")
     assert loads.count() == 1  # held in memory until the version changes
     assert loads.get().sensitive
-    assert templates.stored_faces() == 1
+    assert selectors.stored_faces() == 1
 
 
 def test_the_enrolment_photo_is_kept_only_as_the_community_says(

@@ -283,6 +283,16 @@ def test_a_voice_door_accepts_the_enrolled_speaker_only(
     assert (impostor["result"], impostor["reason"]) == ("deny", "unknown_credential")
     silence = terminal.post(url, b"RIFF" + b"\x00" * 100, content_type="audio/wav")
     assert silence.status_code == 422
+    nobody = terminal.post(
+        f"/device/v1/access/voice?point=gate&person={world.person_b.pk}",
+        mine[5].read_bytes(),
+        content_type="audio/flac",
+    ).json()  # no voiceprint here: nothing to match, however the voice sounds
+    assert (nobody["result"], nobody["reason"], nobody["distance"]) == (
+        "deny",
+        "unknown_credential",
+        None,
+    )
 
 
 def test_voice_enrolment_needs_consent(world: World, system: Actor, estate: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.access import keys, passes, sync
+from linli.access import keys, passes, queries, sync
 from linli.access.choices import (
     BIOMETRIC_KINDS,
     ConsentChannel,
@@ -199,9 +199,7 @@ def do_issue_credential(
         credential.masked = "*" * len(pin)
         shown = pin if not value else ""
     elif kind in BIOMETRIC_KINDS:
-        consent = Consent.objects.filter(
-            community_id=community_id, person=person, modality=kind, revoked_at__isnull=True
-        ).first()
+        consent = queries.active_consent(person.pk, community_id, kind)
         if consent is None:
             raise errors.Conflict(_("本人尚未同意采集该生物特征。"), code="no_consent")
         credential.consent = consent

@@ -207,6 +207,13 @@ def get_member(actor: Actor, person_id: int, community_id: int, perm: str) -> Pe
     return person
 
 
+def active_consent(person_id: int, community_id: int, modality: str) -> Consent | None:
+    """The person's unrevoked consent to one biometric in a community, if any."""
+    return Consent.objects.filter(
+        community_id=community_id, person_id=person_id, modality=modality, revoked_at__isnull=True
+    ).first()
+
+
 def _member(person: Person, community_id: int) -> None:
     if not person.memberships.filter(community_id=community_id).exists():
         raise errors.NotFound()

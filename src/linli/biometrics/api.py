@@ -15,11 +15,9 @@ from ninja.files import UploadedFile
 
 from linli.access import queries
 from linli.access.choices import Modality
-from linli.access.models import Consent
 from linli.api.base import ERRORS, actor
-from linli.biometrics import identity, images, liveness, templates
+from linli.biometrics import identity, images, liveness, selectors, templates
 from linli.biometrics.engines import BiometricRefused
-from linli.biometrics.models import Template
 
 router = Router(tags=["biometrics"])
 
@@ -47,23 +45,7 @@ class BiometricStatusOut(Schema):
 
 
 def _status(person_id: int, community_id: int) -> dict[str, object]:
-    held = {
-        t.modality: t
-        for t in Template.objects.filter(community_id=community_id, person_id=person_id)
-    }
-    consented = set(
-        Consent.objects.filter(
-            community_id=community_id, person_id=person_id, revoked_at__isnull=True
-        ).values_list("modality", flat=True)
-    )
-    return {
-        "person_id": person_id,
-        "community_id": community_id,
-        "face": held.get(Modality.FACE),
-        "voice": held.get(Modality.VOICE),
-        "face_consent": Modality.FACE in consented,
-        "voice_consent": Modality.VOICE in consented,
-    }
+    return selectors.held(person_id, community_id).status(person_id, community_id)
 
 
 @router.get("/people/{person_id}/biometrics", response={200: BiometricStatusOut, **ERRORS})

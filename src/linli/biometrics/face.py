@@ -188,7 +188,7 @@ def measure(image: Image, face: Face) -> Quality:
         [0.299, 0.587, 0.114], dtype=np.float32
     )
     brightness = float(grey.mean()) if grey.size else 0.0
-    return Quality(box.width, _sharpness(grey), brightness, _yaw(face.landmarks))
+    return Quality(box.width, _sharpness(grey), brightness, yaw(face.landmarks))
 
 
 def _sharpness(grey: np.ndarray[Any, Any]) -> float:
@@ -216,7 +216,7 @@ def _sharpness(grey: np.ndarray[Any, Any]) -> float:
     return float(laplacian.var())
 
 
-def _yaw(points: tuple[tuple[float, float], ...]) -> float:
+def yaw(points: tuple[tuple[float, float], ...]) -> float:
     """How far the head is turned: the nose tip's offset from the eyes' midpoint along the
     eye line, in eye distances (dlib's 5 points: two corners of each eye, then the nose)."""
     if len(points) != 5:

@@ -161,7 +161,7 @@ def check(frames: list[bytes], steps: tuple[str, ...]) -> Result:
         seen.add(digest)
         pixels.append(decoded.pixels)
         found.append(chosen)
-    yaws = tuple(face._yaw(f.landmarks) for f in found)
+    yaws = tuple(face.yaw(f.landmarks) for f in found)
     frontal = next((i for i, yaw in enumerate(yaws) if abs(yaw) <= FRONTAL_YAW), None)
     if frontal is None:
         return Result(False, "no_frontal_frame", yaws, ())

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.access import queries
 from linli.access.actions import check_person, do_issue_credential
 from linli.access.choices import CredentialKind, CredentialStatus, Modality
 from linli.access.models import Consent, Credential
@@ -199,9 +200,7 @@ def store_voice(
 
 
 def _active_consent(person_id: int, community_id: int, modality: str) -> Consent:
-    consent = Consent.objects.filter(
-        community_id=community_id, person_id=person_id, modality=modality, revoked_at__isnull=True
-    ).first()
+    consent = queries.active_consent(person_id, community_id, modality)
     if consent is None:
         raise errors.Conflict(_("本人尚未同意采集该生物特征。"), code="no_consent")
     return consent
@@ -294,23 +293,3 @@ def forget(
                 changes={"deleted": [None, count], "reason": [None, reason]},
             )
     return count
-
-
-FILING_THRESHOLD = 100_000  # people with face data: the 2025 rules ask for a filing
-
-
-def stored_faces(community_id: int | None = None) -> int:
-    """How many people have face data stored (in a community, or on the platform)."""
-    found = Template.objects.filter(modality=Modality.FACE)
-    if community_id is not None:
-        found = found.filter(community_id=community_id)
-    return found.values("person_id").distinct().count()
-
-
-def stored_faces_here_and_all(community_id: int) -> dict[str, int]:
-    """People with face data in a community and on the platform (one statement)."""
-    counts = Template.objects.filter(modality=Modality.FACE).aggregate(
-        platform=Count("person_id", distinct=True),
-        community=Count("person_id", distinct=True, filter=Q(community_id=community_id)),
-    )
-    return {"community": int(counts["community"]), "platform": int(counts["platform"])}

@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.access.choices import Modality
-from linli.biometrics import images, templates
+from linli.biometrics import images, selectors, templates
 from linli.biometrics.engines import BiometricRefused
-from linli.biometrics.models import EvaluationReport
 from linli.console.views.common import console_actor, flash_error, person_here
 from linli.core import errors
 from linli.core.tenancy import Actor
@@ -122,7 +121,7 @@ def evaluation(request: HttpRequest) -> HttpResponse:
     """The latest evaluation of the face engine (``linli biometrics evaluate``)."""
     actor = console_actor(request)
     _may_see_reports(actor)
-    report = EvaluationReport.objects.filter(modality=Modality.FACE).order_by("-pk").first()
+    report = selectors.latest_report(Modality.FACE)
     verification = []
     if report is not None:
         for label, summary in report.report.get("verification", {}).items():
@@ -143,7 +142,7 @@ def evaluation(request: HttpRequest) -> HttpResponse:
         {
             "report": report,
             "verification": verification,
-            "stored_faces": templates.stored_faces(),
+            "stored_faces": selectors.stored_faces(),
         },
     )
 
@@ -153,7 +152,7 @@ def evaluation_plot(request: HttpRequest, report_id: int) -> HttpResponse:
     """The DET plot of an evaluation report (PNG)."""
     actor = console_actor(request)
     _may_see_reports(actor)
-    report = EvaluationReport.objects.filter(pk=report_id).first()
+    report = selectors.report(report_id)
     if report is None or not report.plot:
         raise errors.NotFound()
     return HttpResponse(bytes(report.plot), content_type="image/png")

@@ -17,11 +17,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from linli.access import actions
+from linli.access import actions, queries
 from linli.access.choices import ConsentChannel, Modality
-from linli.access.models import Consent
-from linli.biometrics import images, templates
-from linli.biometrics.models import Template
+from linli.biometrics import images, selectors, templates
 from linli.console.views.biometrics import show_refusal
 from linli.console.views.common import console_actor, no_store, require_somewhere
 from linli.console.views.passes import _own
@@ -57,17 +55,11 @@ def my_face(request: HttpRequest) -> HttpResponse:
     person, communities, chosen = _own(actor, request)
     context: dict[str, object] = {"person": person, "pass_communities": communities}
     if person is not None and chosen is not None:
+        held = selectors.held(person.pk, chosen)
         context |= {
             "chosen": chosen,
-            "consent": Consent.objects.filter(
-                community_id=chosen,
-                person=person,
-                modality=Modality.FACE,
-                revoked_at__isnull=True,
-            ).first(),
-            "template": Template.objects.filter(
-                community_id=chosen, person=person, modality=Modality.FACE
-            ).first(),
+            "consent": held.consents.get(Modality.FACE),
+            "template": held.templates.get(Modality.FACE),
             "notice_version": NOTICE_VERSION,
             "max_photos": templates.MAX_PHOTOS,
         }
@@ -124,9 +116,7 @@ def my_face_enrol(request: HttpRequest) -> HttpResponse:
 def my_face_withdraw(request: HttpRequest) -> HttpResponse:
     """Withdraw the consent: the face data is deleted at once."""
     actor, person, community_id = _mine(request)
-    consent = Consent.objects.filter(
-        community_id=community_id, person=person, modality=Modality.FACE, revoked_at__isnull=True
-    ).first()
+    consent = queries.active_consent(person.pk, community_id, Modality.FACE)
     if consent is not None:
         actions.do_revoke_consent(_for_self(actor, community_id), consent)
     messages.success(request, _("已撤回同意，您的人脸数据已删除。"))

@@ -18,8 +18,7 @@ from django.views.decorators.http import require_POST
 
 from linli.access import queries as access_queries
 from linli.access.choices import ConsentChannel, CredentialKind, CredentialStatus, Modality
-from linli.access.models import Consent
-from linli.biometrics.models import Template
+from linli.biometrics import selectors as biometric_selectors
 from linli.console import components
 from linli.console.context import current_community_id
 from linli.console.views.common import console_actor, no_store, person_community, require_somewhere
@@ -128,15 +127,7 @@ def _access_of(actor: Actor, person: Person, community_id: int | None) -> dict[s
 
 def _biometrics_of(person: Person, community_id: int) -> list[dict[str, Any]]:
     """Whether the person has a face and a voice template, and consent for each."""
-    held = {
-        t.modality: t
-        for t in Template.objects.filter(community_id=community_id, person_id=person.pk)
-    }
-    consented = set(
-        Consent.objects.filter(
-            community_id=community_id, person_id=person.pk, revoked_at__isnull=True
-        ).values_list("modality", flat=True)
-    )
+    held = biometric_selectors.held(person.pk, community_id)
     hints = {
         Modality.FACE: _("照片（1–5 张，正脸、光线充足；手机上可直接拍摄）"),
         Modality.VOICE: _("录音（3–10 段，每段朗读一串数字，WAV/FLAC/OGG）"),
@@ -146,8 +137,8 @@ def _biometrics_of(person: Person, community_id: int) -> list[dict[str, Any]]:
         {
             "modality": modality.value,
             "label": modality.label,
-            "template": held.get(modality.value),
-            "consent": modality.value in consented,
+            "template": held.templates.get(modality.value),
+            "consent": modality.value in held.consents,
             "hint": hints[modality],
             "action": reverse(actions[modality], args=[person.pk]),
         }

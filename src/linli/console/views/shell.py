@@ -123,11 +123,11 @@ def _faces(actor: Actor, community_id: int) -> dict[str, int] | None:
     2025 rules ask for a filing once a platform holds 100,000 people's face data)."""
     if not actor.can("credential.view", community_id):
         return None
-    from linli.biometrics import templates
+    from linli.biometrics import selectors
 
     return {
-        **templates.stored_faces_here_and_all(community_id),
-        "filing": templates.FILING_THRESHOLD,
+        **selectors.stored_faces_here_and_all(community_id),
+        "filing": selectors.FILING_THRESHOLD,
     }
 
 
